@@ -1,0 +1,3 @@
+export * from "./hooks.ts";
+export * from "./models.ts";
+export * from "./workflows.ts";

@@ -1,0 +1,69 @@
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export type ErrorCode =
+  | "BAD_REQUEST"
+  | "MALFORMED_JSON"
+  | "VALIDATION_FAILED"
+  | "UNAUTHORIZED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "METHOD_NOT_ALLOWED"
+  | "CONFLICT"
+  | "PAYLOAD_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "RATE_LIMITED"
+  | "NOT_READY"
+  | "SERVICE_UNAVAILABLE"
+  | "UPSTREAM_FAILED"
+  | "TIMEOUT"
+  | "INTERNAL";
+
+export interface ErrorDetail {
+  field?: string;
+  message: string;
+  [key: string]: unknown;
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; request_id: string; details?: ErrorDetail[] };
+}
+
+/** The one error type of the project: onError turns it into the JSON error body. */
+export class ApiError extends HTTPException {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetail[] | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    status: ContentfulStatusCode,
+    code: ErrorCode,
+    message: string,
+    options: { details?: ErrorDetail[]; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(status, { message, cause: options.cause });
+    this.code = code;
+    this.details = options.details;
+    this.headers = options.headers;
+  }
+}
+
+export const notFound = (what: string) => new ApiError(404, "NOT_FOUND", `${what} not found`);
+export const conflict = (message: string) => new ApiError(409, "CONFLICT", message);
+export const unavailable = (message: string, retryAfterSeconds = 1) =>
+  new ApiError(503, "SERVICE_UNAVAILABLE", message, {
+    headers: { "Retry-After": String(retryAfterSeconds) },
+  });
+
+export function errorBody(
+  code: ErrorCode,
+  message: string,
+  requestId: string,
+  details?: ErrorDetail[],
+): ErrorBody {
+  return {
+    error: details
+      ? { code, message, request_id: requestId, details }
+      : { code, message, request_id: requestId },
+  };
+}
