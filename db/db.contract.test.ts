@@ -17,6 +17,11 @@ const adapters: [string, () => Promise<Database>][] = [
   ["pglite", () => createDatabase({ dataDir: "memory://" })],
 ];
 
+/** postgres.js returns the rows as the result; PGlite wraps them in `rows`. */
+function rowsOf<T>(result: unknown): T[] {
+  return ((result as { rows?: T[] }).rows ?? result) as T[];
+}
+
 const event = (id: string) => ({
   eventId: id,
   source: "github",
@@ -99,10 +104,8 @@ describe("postgres specifics", () => {
     );
     try {
       await Promise.all(instances.map((d) => d.migrate()));
-      const [count] = await instances[0]!.db.execute(
-        sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
-      );
-      expect((count as { n: number }).n).toBeGreaterThanOrEqual(1);
+      const result = await instances[0]!.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+      expect(rowsOf<{ n: number }>(result)[0]?.n).toBeGreaterThanOrEqual(1);
     } finally {
       await Promise.all(instances.map((d) => d.close()));
       await fresh.drop();
@@ -127,8 +130,8 @@ describe("postgres specifics", () => {
   test("a statement over the statement timeout is cancelled by the server", async () => {
     const database = await createDatabase({ url: testDb.url, poolSize: 1, statementTimeoutMs: 100 });
     try {
-      const error = await database.run("sleep", (db) => db.execute(sql`select pg_sleep(1)`)).catch((e) => e);
-      expect(String(error?.cause?.message ?? error)).toMatch(/statement timeout/);
+      const error = await database.run("sleep", (db) => db.execute(sql`select pg_sleep(1)`)).catch((e: Error) => e);
+      expect(String((error as Error).cause ?? error)).toMatch(/statement timeout/);
     } finally {
       await database.close();
     }
