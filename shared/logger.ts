@@ -7,6 +7,7 @@ export function createLogger(options: { level?: string; service?: string } = {})
     level: options.level ?? process.env.LOG_LEVEL ?? "info",
     base: options.service ? { service: options.service } : {},
     timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
   });
 }
 

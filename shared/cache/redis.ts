@@ -40,6 +40,8 @@ export class RedisCache implements Cache {
       commandTimeout: options.commandTimeoutMs ?? 1000,
       connectTimeout: 2000,
       retryStrategy: (times) => Math.min(times * 100, 2000),
+      // Commands issued in the same tick share one round trip: the hot paths issue several at once.
+      enableAutoPipelining: true,
     });
     // Errors surface through the failing commands; without a listener ioredis would log every retry.
     client.on("error", () => {});

@@ -56,7 +56,7 @@ export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
     const start = performance.now();
     await next();
     const status = c.res.status;
-    let route = routePath(c, -1);
+    let route = routePath(c);
     if (status === 404 && route.endsWith("*")) route = "unmatched";
     duration.observe({ service, method: c.req.method, route, status }, (performance.now() - start) / 1000);
     const log = status >= 500 ? "error" : status >= 400 ? "info" : "debug";

@@ -1,0 +1,4 @@
+import { runServices } from "../../../shared/run.ts";
+import { hookReceiverEntry } from "./entry.ts";
+
+await runServices([hookReceiverEntry]);
