@@ -1,4 +1,4 @@
-import { type Database, createDatabase } from "../db/client.ts";
+import { createDatabase, type Database } from "../db/client.ts";
 import type { EventBus } from "./bus/interface.ts";
 import { KafkaBus } from "./bus/kafka.ts";
 import { MemoryBus } from "./bus/memory.ts";
@@ -52,7 +52,8 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     ? await RedisCache.connect({ url: config.REDIS_URL, registry })
     : new MemoryCache({ registry });
 
-  const apiKeys = config.API_KEYS.length > 0 ? config.API_KEYS : [`onb_${crypto.randomUUID().replaceAll("-", "")}`];
+  const apiKeys =
+    config.API_KEYS.length > 0 ? config.API_KEYS : [`onb_${crypto.randomUUID().replaceAll("-", "")}`];
 
   let closing: Promise<void> | undefined;
   return {

@@ -33,7 +33,8 @@ export async function runServices(entries: ServiceEntry[]): Promise<void> {
   });
   if (config.embedded) {
     const lines = servers.map((s, i) => `  ${services[i]?.service.name.padEnd(22)} ${s.url}`);
-    const key = config.API_KEYS.length === 0 ? `\nAPI key (generated for this run): ${platform.apiKeys[0]}` : "";
+    const key =
+      config.API_KEYS.length === 0 ? `\nAPI key (generated for this run): ${platform.apiKeys[0]}` : "";
     console.log(
       `OmniNode Bridge (embedded: PGlite in ${config.DATA_DIR}, in-process bus, in-memory cache)\n${lines.join("\n")}${key}`,
     );

@@ -6,7 +6,12 @@ import type { Cache } from "../../../shared/cache/interface.ts";
 import { RedisCache } from "../../../shared/cache/redis.ts";
 import { silentLogger } from "../../../shared/logger.ts";
 import { createRegistry, type Registry } from "../../../shared/metrics.ts";
-import { createTestDatabase, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from "../../../shared/testing/services.ts";
+import {
+  createTestDatabase,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  uniquePrefix,
+} from "../../../shared/testing/services.ts";
 import { TcpProxy } from "../../../shared/testing/tcp-proxy.ts";
 import { createHookReceiverService, type HookReceiverDeps, type HookReceiverService } from "./app.ts";
 
@@ -56,7 +61,9 @@ export async function startReceiver(
   await serviceDb.migrate();
   const bus = options.bus ?? new MemoryBus({ registry });
   await bus.ensureTopics(TOPIC_SPECS);
-  const cache = options.cache ?? (await RedisCache.connect({ url: TEST_REDIS_URL, keyPrefix: uniquePrefix("hooks"), registry }));
+  const cache =
+    options.cache ??
+    (await RedisCache.connect({ url: TEST_REDIS_URL, keyPrefix: uniquePrefix("hooks"), registry }));
   const service = createHookReceiverService({
     database: serviceDb,
     bus,
@@ -108,7 +115,14 @@ export async function collect(bus: EventBus, topic: string, groupId = `collector
   });
   return {
     messages,
-    values: () => messages.map((m) => JSON.parse(m.value) as Record<string, unknown>),
+    values: () =>
+      messages.flatMap((m) => {
+        try {
+          return [JSON.parse(m.value) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      }),
     async waitFor(count: number, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (messages.length < count && Date.now() < deadline) await Bun.sleep(20);
@@ -118,7 +132,11 @@ export async function collect(bus: EventBus, topic: string, groupId = `collector
   };
 }
 
-export async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = "condition") {
+export async function waitUntil(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+  what = "condition",
+) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;

@@ -27,12 +27,19 @@ export function rateLimit(ctx: HookRoutesContext, perKey: boolean): MiddlewareHa
     ] as const) {
       if (decision && !decision.allowed) {
         ctx.onRateLimited(scope);
-        throw new ApiError(429, "RATE_LIMITED", `rate limit of ${decision.limit} requests per second per ${scope === "ip" ? "client IP" : "API key"} exceeded`, {
-          headers: { ...headers(decision), "Retry-After": String(decision.resetSeconds) },
-        });
+        throw new ApiError(
+          429,
+          "RATE_LIMITED",
+          `rate limit of ${decision.limit} requests per second per ${scope === "ip" ? "client IP" : "API key"} exceeded`,
+          {
+            headers: { ...headers(decision), "Retry-After": String(decision.resetSeconds) },
+          },
+        );
       }
     }
-    const tightest = [byKey, byIp].filter((d): d is RateDecision => d !== undefined).sort((a, b) => a.remaining - b.remaining)[0];
+    const tightest = [byKey, byIp]
+      .filter((d): d is RateDecision => d !== undefined)
+      .sort((a, b) => a.remaining - b.remaining)[0];
     await next();
     if (tightest) for (const [k, v] of Object.entries(headers(tightest))) c.res.headers.set(k, v);
   };

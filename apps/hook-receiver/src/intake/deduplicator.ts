@@ -27,14 +27,19 @@ export class Deduplicator {
   constructor(
     private readonly cache: Cache,
     private readonly logger: Logger,
-    private readonly options: DeduplicatorOptions = { ttlMs: 24 * 3600_000, pendingTtlMs: 30_000, waitMs: 2000 },
+    private readonly options: DeduplicatorOptions = {
+      ttlMs: 24 * 3600_000,
+      pendingTtlMs: 30_000,
+      waitMs: 2000,
+    },
   ) {}
 
   async claim(key: string, eventId: string): Promise<ClaimResult> {
     try {
       const deadline = performance.now() + this.options.waitMs;
       for (;;) {
-        if (await this.cache.setIfAbsent(key, PENDING + eventId, this.options.pendingTtlMs)) return { status: "new" };
+        if (await this.cache.setIfAbsent(key, PENDING + eventId, this.options.pendingTtlMs))
+          return { status: "new" };
         const current = await this.cache.get(key);
         if (current?.startsWith(DONE)) return { status: "duplicate", eventId: current.slice(DONE.length) };
         if (current !== null && performance.now() >= deadline) return { status: "in_progress" };

@@ -50,7 +50,8 @@ export function exceedsDepth(value: unknown, limit: number): boolean {
     if (node === null || typeof node !== "object") continue;
     if (depth > limit) return true;
     const children = Array.isArray(node) ? node : Object.values(node);
-    for (const child of children) if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    for (const child of children)
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
   }
   return false;
 }

@@ -61,9 +61,14 @@ export class HookIntake {
       }
       if (claim.status === "in_progress") {
         this.count(envelope.source, envelope.action, "in_progress");
-        throw new ApiError(409, "CONFLICT", "a delivery with this key is still being processed; retry shortly", {
-          headers: { "Retry-After": "1" },
-        });
+        throw new ApiError(
+          409,
+          "CONFLICT",
+          "a delivery with this key is still being processed; retry shortly",
+          {
+            headers: { "Retry-After": "1" },
+          },
+        );
       }
     }
     const event: HookEvent = {
@@ -92,9 +97,14 @@ export class HookIntake {
         });
       }
       if (err instanceof NotDurableError) {
-        throw new ApiError(503, "SERVICE_UNAVAILABLE", "event could not be made durable: Kafka and Postgres are unavailable", {
-          headers: { "Retry-After": "5" },
-        });
+        throw new ApiError(
+          503,
+          "SERVICE_UNAVAILABLE",
+          "event could not be made durable: Kafka and Postgres are unavailable",
+          {
+            headers: { "Retry-After": "5" },
+          },
+        );
       }
       throw err;
     }

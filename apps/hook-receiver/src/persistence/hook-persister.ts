@@ -15,7 +15,8 @@ function parseEvent(message: IncomingMessage): HookEvent {
   for (const field of REQUIRED) {
     if (typeof value[field] !== "string") throw new Error(`field ${field} is missing or not a string`);
   }
-  if (Number.isNaN(Date.parse(value.received_at as string))) throw new Error("received_at is not a timestamp");
+  if (Number.isNaN(Date.parse(value.received_at as string)))
+    throw new Error("received_at is not a timestamp");
   return value as unknown as HookEvent;
 }
 

@@ -18,7 +18,9 @@ export class OutboxStore {
 
   async insert(rows: Omit<OutboxRow, "id">[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.database.run("outbox_insert", (db) => db.insert(hookOutbox).values(rows).onConflictDoNothing());
+    await this.database.run("outbox_insert", (db) =>
+      db.insert(hookOutbox).values(rows).onConflictDoNothing(),
+    );
   }
 
   async depth(): Promise<number> {

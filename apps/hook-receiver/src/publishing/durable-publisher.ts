@@ -61,31 +61,44 @@ export class DurablePublisher {
   private readonly metrics;
 
   constructor(
-    private readonly bus: EventBus,
+    bus: EventBus,
     private readonly outbox: OutboxStore,
     private readonly logger: Logger,
     registry: Registry,
     private readonly options: DurablePublisherOptions = DEFAULT_PUBLISHER_OPTIONS,
   ) {
-    this.breaker = new CircuitBreaker((topic: string, messages: OutgoingMessage[]) => bus.publish(topic, messages), {
-      timeout: options.kafkaTimeoutMs,
-      resetTimeout: options.breakerResetMs,
-      errorThresholdPercentage: 50,
-      volumeThreshold: 3,
-      rollingCountTimeout: 5000,
-      rollingCountBuckets: 5,
-    });
+    this.breaker = new CircuitBreaker(
+      (topic: string, messages: OutgoingMessage[]) => bus.publish(topic, messages),
+      {
+        timeout: options.kafkaTimeoutMs,
+        resetTimeout: options.breakerResetMs,
+        errorThresholdPercentage: 50,
+        volumeThreshold: 3,
+        rollingCountTimeout: 5000,
+        rollingCountBuckets: 5,
+      },
+    );
     this.breaker.on("open", () => {
       this.logger.warn("kafka circuit open: accepting into the outbox");
       this.enterOutboxMode();
     });
     this.breaker.on("close", () => this.logger.info("kafka circuit closed"));
-    this.kafkaBatcher = new PublishBatcher((topic, messages) => this.breaker.fire(topic, messages), options.batch);
-    this.outboxBatcher = new PublishBatcher(
-      (topic, messages) => this.insertOutbox(topic, messages),
-      { ...options.batch, maxQueued: options.batch.maxQueued },
+    this.kafkaBatcher = new PublishBatcher(
+      (topic, messages) => this.breaker.fire(topic, messages),
+      options.batch,
     );
+    this.outboxBatcher = new PublishBatcher((topic, messages) => this.insertOutbox(topic, messages), {
+      ...options.batch,
+      maxQueued: options.batch.maxQueued,
+    });
 
+    gauge(registry, {
+      name: "hook_publish_route",
+      help: "Where new hooks are made durable: 0 Kafka directly, 1 the Postgres outbox",
+      collect() {
+        this.set(self.mode === "kafka" ? 0 : 1);
+      },
+    });
     const circuit = gauge(registry, {
       name: "hook_kafka_circuit_state",
       help: "Kafka circuit breaker state: 0 closed, 1 half-open, 2 open",
@@ -98,7 +111,10 @@ export class DurablePublisher {
         labelNames: ["route", "outcome"],
         buckets: LATENCY_BUCKETS,
       }),
-      relayed: counter(registry, { name: "hook_outbox_relayed_total", help: "Outbox events re-published to Kafka" }),
+      relayed: counter(registry, {
+        name: "hook_outbox_relayed_total",
+        help: "Outbox events re-published to Kafka",
+      }),
     };
     gauge(registry, {
       name: "hook_queue_depth",
@@ -140,7 +156,10 @@ export class DurablePublisher {
     if (this.mode === "kafka" && !this.breaker.opened) {
       try {
         await this.kafkaBatcher.enqueue(topic, message);
-        this.metrics.publishDuration.observe({ route: "kafka", outcome: "ok" }, (performance.now() - start) / 1000);
+        this.metrics.publishDuration.observe(
+          { route: "kafka", outcome: "ok" },
+          (performance.now() - start) / 1000,
+        );
         return "kafka";
       } catch (err) {
         if (err instanceof QueueFullError) throw err;
@@ -149,10 +168,16 @@ export class DurablePublisher {
     }
     try {
       await this.outboxBatcher.enqueue(topic, message);
-      this.metrics.publishDuration.observe({ route: "outbox", outcome: "ok" }, (performance.now() - start) / 1000);
+      this.metrics.publishDuration.observe(
+        { route: "outbox", outcome: "ok" },
+        (performance.now() - start) / 1000,
+      );
       return "outbox";
     } catch (err) {
-      this.metrics.publishDuration.observe({ route: "outbox", outcome: "error" }, (performance.now() - start) / 1000);
+      this.metrics.publishDuration.observe(
+        { route: "outbox", outcome: "error" },
+        (performance.now() - start) / 1000,
+      );
       if (err instanceof QueueFullError) throw err;
       throw new NotDurableError("neither Kafka nor the Postgres outbox accepted the event", { cause: err });
     }

@@ -50,7 +50,9 @@ export class PublishBatcher {
 
   enqueue(topic: string, message: OutgoingMessage): Promise<void> {
     if (this.queued >= this.options.maxQueued) {
-      return Promise.reject(new QueueFullError(`publish queue is full (${this.options.maxQueued} in flight)`));
+      return Promise.reject(
+        new QueueFullError(`publish queue is full (${this.options.maxQueued} in flight)`),
+      );
     }
     this.queued++;
     let batch = this.open.get(topic);

@@ -15,7 +15,11 @@ export function registerGetHook(app: Hono<AppEnv>, ctx: HookRoutesContext): void
     summary: "A stored event, once the persister has written it",
     tags: ["hooks"],
     auth: "apiKey",
-    responses: { 200: { description: "the event" }, 400: { description: "not a UUID" }, 404: { description: "not stored" } },
+    responses: {
+      200: { description: "the event" },
+      400: { description: "not a UUID" },
+      404: { description: "not stored" },
+    },
   });
   app.get("/api/v1/hooks/:event_id", ctx.auth, validate("param", params), async (c) => {
     const row = await ctx.events.get(c.req.valid("param").event_id);

@@ -51,7 +51,9 @@ describe("POST /api/v1/hooks/receive", () => {
       json: { source: "", action: "push", payload: {} },
     });
     expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: { code: string; details: { field: string }[]; request_id: string } };
+    const body = (await res.json()) as {
+      error: { code: string; details: { field: string }[]; request_id: string };
+    };
     expect(body.error.code).toBe("VALIDATION_FAILED");
     expect(body.error.details.map((d) => d.field).sort()).toEqual(["resource", "resource_id", "source"]);
     expect(body.error.request_id).toBe(res.headers.get("x-request-id")!);
@@ -156,7 +158,10 @@ describe("POST /api/v1/hooks/receive", () => {
         }),
       ),
     );
-    const bodies = (await Promise.all(responses.map((r) => r.json()))) as { event_id: string; status: string }[];
+    const bodies = (await Promise.all(responses.map((r) => r.json()))) as {
+      event_id: string;
+      status: string;
+    }[];
     expect(responses.filter((r) => r.status === 202)).toHaveLength(1);
     expect(new Set(bodies.map((b) => b.event_id)).size).toBe(1);
     await Bun.sleep(150);
@@ -199,7 +204,10 @@ describe("POST /api/v1/hooks/receive", () => {
 
   test("the OpenAPI document describes the intake body from its validation schema", async () => {
     const doc = (await (await h.request("/openapi.json")).json()) as {
-      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { required: string[] } }> } }>>;
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: { required: string[] } }> } }>
+      >;
     };
     const schema = doc.paths["/api/v1/hooks/receive"]?.post?.requestBody?.content["application/json"]?.schema;
     expect(schema?.required).toEqual(expect.arrayContaining(["source", "action", "resource", "resource_id"]));

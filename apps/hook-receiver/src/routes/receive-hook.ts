@@ -40,9 +40,14 @@ export function registerReceiveHook(app: Hono<AppEnv>, ctx: HookRoutesContext): 
     }
     const key = c.req.header("idempotency-key");
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-      throw new ApiError(400, "VALIDATION_FAILED", "invalid Idempotency-Key header: 1-255 printable ASCII characters", {
-        details: [{ field: "Idempotency-Key", message: "1-255 printable ASCII characters" }],
-      });
+      throw new ApiError(
+        400,
+        "VALIDATION_FAILED",
+        "invalid Idempotency-Key header: 1-255 printable ASCII characters",
+        {
+          details: [{ field: "Idempotency-Key", message: "1-255 printable ASCII characters" }],
+        },
+      );
     }
     // Keys are scoped per API key, so two clients choosing the same key never collide.
     const dedupeKey = key ? `idem:${Bun.hash(c.var.apiKey ?? "").toString(36)}:${key}` : undefined;

@@ -39,7 +39,11 @@ export function registerReceiveProviderHook(app: Hono<AppEnv>, ctx: HookRoutesCo
     if (!json && !(name === "slack" && FORM_TYPE.test(c.req.header("content-type") ?? ""))) {
       throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "expected Content-Type: application/json");
     }
-    const request: ProviderRequest = { headers: c.req.raw.headers, rawBody: await c.req.text(), nowMs: Date.now() };
+    const request: ProviderRequest = {
+      headers: c.req.raw.headers,
+      rawBody: await c.req.text(),
+      nowMs: Date.now(),
+    };
     const verification = provider.verify(secret, request);
     if (!verification.ok) {
       ctx.intake.reject(name, "unknown", "bad_signature");

@@ -30,7 +30,11 @@ export function registerReplayHooks(app: Hono<AppEnv>, ctx: HookRoutesContext): 
     tags: ["hooks"],
     auth: "apiKey",
     body: replaySchema,
-    responses: { 202: { description: "replayed" }, 400: { description: "invalid window" }, 503: { description: "Kafka down" } },
+    responses: {
+      202: { description: "replayed" },
+      400: { description: "invalid window" },
+      503: { description: "Kafka down" },
+    },
   });
   app.post("/api/v1/hooks/replay", ctx.auth, ...jsonBody(replaySchema), async (c) => {
     const filter = c.req.valid("json");
@@ -52,13 +56,21 @@ export function registerReplayHooks(app: Hono<AppEnv>, ctx: HookRoutesContext): 
         );
       }
     } catch (err) {
-      throw new ApiError(503, "SERVICE_UNAVAILABLE", "Kafka did not accept the replay; nothing partial is lost, retry", {
-        headers: { "Retry-After": "5" },
-        cause: err,
-      });
+      throw new ApiError(
+        503,
+        "SERVICE_UNAVAILABLE",
+        "Kafka did not accept the replay; nothing partial is lost, retry",
+        {
+          headers: { "Retry-After": "5" },
+          cause: err,
+        },
+      );
     }
     return c.json(
-      { replayed: replays.length, events: replays.map((e) => ({ event_id: e.event_id, replay_of: e.replay_of })) },
+      {
+        replayed: replays.length,
+        events: replays.map((e) => ({ event_id: e.event_id, replay_of: e.replay_of })),
+      },
       202,
     );
   });

@@ -34,7 +34,10 @@ export function registerSessionRoutes(app: Hono<AppEnv>, ctx: HookRoutesContext)
     summary: "End an active session",
     tags: ["sessions"],
     auth: "apiKey",
-    responses: { 200: { description: "the ended session" }, 404: { description: "unknown or already ended" } },
+    responses: {
+      200: { description: "the ended session" },
+      404: { description: "unknown or already ended" },
+    },
   });
   app.post("/api/v1/sessions/:id/end", ctx.auth, validate("param", idParam), async (c) => {
     let reason = "ended_by_api";
