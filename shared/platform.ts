@@ -44,6 +44,8 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
           compression: config.KAFKA_COMPRESSION,
           registry,
           logger: logger.child({ component: "kafka" }),
+          // A short fetch wait keeps shutdown quick: stopping a consumer waits for its fetch in hand.
+          maxWaitTimeMs: 1000,
         })
       : new MemoryBus({ topicPrefix: config.KAFKA_TOPIC_PREFIX, registry, logger });
   await bus.ensureTopics(TOPIC_SPECS);

@@ -124,3 +124,15 @@ test("produce errors are retried, and a publish fails once they outlast the retr
   }
   await bus.publish("events", [{ key: "k", value: "accepted again" }]);
 });
+
+test("ensureTopics accepts existing topics from a broker that refuses CreateTopics, and names what it cannot create", async () => {
+  await bus.ensureTopics([{ topic: "events", partitions: 3, replicationFactor: 2 }]);
+  const missing = await timed(() =>
+    bus.ensureTopics([
+      { topic: "events", partitions: 3 },
+      { topic: "never-created", partitions: 1 },
+    ]),
+  );
+  expect(missing.error?.message).toContain("cannot create topics never-created");
+  expect(missing.ms).toBeLessThan(5_000);
+});

@@ -319,13 +319,38 @@ export class MemoryBus implements EventBus {
         const key = `${topicName}\u0000${index}`;
         if (group.workers.has(key)) return;
         group.workers.add(key);
-        void this.runWorker(group, topicName, index, partition).finally(() => group.workers.delete(key));
+        this.runWorker(group, key, topicName, index, partition).catch((error) => {
+          this.logger.error(
+            { err: error, topic: this.unwire(topicName), partition: index },
+            "partition worker died",
+          );
+        });
       });
     }
   }
 
   /** One worker per group and partition delivers that partition's batches in order, one at a time. */
-  private async runWorker(group: Group, topic: string, index: number, partition: Partition): Promise<void> {
+  private async runWorker(
+    group: Group,
+    key: string,
+    topic: string,
+    index: number,
+    partition: Partition,
+  ): Promise<void> {
+    try {
+      await this.deliverPartition(group, topic, index, partition);
+    } finally {
+      // Synchronous with the worker's last ownership check, so a member joining right after starts a new one.
+      group.workers.delete(key);
+    }
+  }
+
+  private async deliverPartition(
+    group: Group,
+    topic: string,
+    index: number,
+    partition: Partition,
+  ): Promise<void> {
     let failures = 0;
     for (;;) {
       const owner = group.ownerOf(topic, index);

@@ -20,5 +20,14 @@ export const hookReceiverEntry: ServiceEntry = {
       },
       rateLimits: { perKeyRps: config.RATE_LIMIT_PER_KEY_RPS, perIpRps: config.RATE_LIMIT_PER_IP_RPS },
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      publisher: {
+        kafkaTimeoutMs: config.HOOK_KAFKA_TIMEOUT_MS,
+        batch: {
+          lingerMs: config.HOOK_BATCH_LINGER_MS,
+          maxBatchCount: config.HOOK_BATCH_MAX_MESSAGES,
+          maxBatchBytes: 900_000,
+          maxQueued: config.HOOK_QUEUE_MAX,
+        },
+      },
     }),
 };

@@ -1,0 +1,139 @@
+/**
+ * Hook receiver throughput and latency, open-loop, against real Postgres and Redis and the Kafka mock
+ * cluster (acks=all), beside a bare Hono handler on the same machine.
+ *
+ *   bun run bench:hook-receiver            # SLA steps, then upward until p99 passes 200 ms
+ *   BENCH_STEP_SECONDS=10 bun run bench:hook-receiver
+ */
+import { mkdirSync } from "node:fs";
+import { Kafka, logLevel } from "kafkajs";
+import { TOPICS } from "../shared/bus/topics.ts";
+import { createTestDatabase, TEST_REDIS_URL } from "../shared/testing/services.ts";
+import { formatTable, holds, runStep, type StepResult } from "./lib/open-loop.ts";
+import { freePort, rssMiB, startKafkaMockProcess, startProcess, stopProcess } from "./lib/processes.ts";
+
+const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 5);
+const P99_BOUND_MS = 200;
+const SLA_RATES = [100, 500, 1000, 1500];
+const RAMP_RATES = [2500, 5000, 7500, 10_000, 12_500, 15_000, 20_000, 25_000];
+const API_KEY = "bench-key";
+
+const body = (i: number) =>
+  JSON.stringify({
+    source: "github",
+    action: "push",
+    resource: "repository",
+    resource_id: `acme/repo-${i % 997}`,
+    correlation_id: `bench-${i}`,
+    payload: { ref: "refs/heads/main", after: "9f3c1a7e2b", commits: [{ id: i, message: "bench", author: "perf" }] },
+  });
+
+async function sweep(name: string, url: string, headers: Record<string, string>): Promise<StepResult[]> {
+  const rows: StepResult[] = [];
+  for (const rate of [...SLA_RATES, ...RAMP_RATES]) {
+    const result = await runStep({
+      rate,
+      durationS: STEP_SECONDS,
+      makeRequest: (i) => new Request(url, { method: "POST", headers, body: body(i) }),
+    });
+    rows.push(result);
+    console.log(
+      `${name} ${rate} rps: achieved ${result.achievedRps.toFixed(0)}, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, errors ${result.errors}, dropped ${result.dropped}`,
+    );
+    if (!SLA_RATES.includes(rate) && !holds(result, P99_BOUND_MS)) break;
+    await Bun.sleep(500);
+  }
+  return rows;
+}
+
+const largestHeld = (rows: StepResult[]) => Math.max(0, ...rows.filter((r) => holds(r, P99_BOUND_MS)).map((r) => r.rate));
+const at = (rows: StepResult[], rate: number) => rows.find((r) => r.rate === rate);
+
+const prefix = `bench-${Date.now()}.`;
+const mock = await startKafkaMockProcess(prefix);
+const db = await createTestDatabase("bench_hooks");
+const receiverPort = await freePort();
+const barePort = await freePort();
+const receiver = await startProcess(
+  "apps/hook-receiver/src/main.ts",
+  {
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    KAFKA_BROKERS: mock.bootstrap,
+    KAFKA_IDEMPOTENT: "false",
+    KAFKA_TOPIC_PREFIX: prefix,
+    API_KEYS: API_KEY,
+    HOOK_RECEIVER_PORT: String(receiverPort),
+    HOST: "127.0.0.1",
+    RATE_LIMIT_PER_KEY_RPS: "1000000",
+    RATE_LIMIT_PER_IP_RPS: "1000000",
+  },
+  `http://127.0.0.1:${receiverPort}/ready`,
+);
+const bare = await startProcess("perf/lib/bare-hono.ts", { PORT: String(barePort) }, `http://127.0.0.1:${barePort}/health`);
+
+const kafka = new Kafka({ clientId: "bench-reconcile", brokers: mock.brokers, logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+await admin.connect();
+const produced = async () =>
+  (await admin.fetchTopicOffsets(prefix + TOPICS.events)).reduce((n, p) => n + Number(p.high), 0);
+
+let bareRows: StepResult[] = [];
+let receiverRows: StepResult[] = [];
+let receiverRss = 0;
+try {
+  bareRows = await sweep("bare-hono", `http://127.0.0.1:${barePort}/api/v1/hooks/receive`, {
+    "content-type": "application/json",
+  });
+  const before = await produced();
+  receiverRows = await sweep("hook-receiver", `http://127.0.0.1:${receiverPort}/api/v1/hooks/receive`, {
+    "content-type": "application/json",
+    "x-api-key": API_KEY,
+  });
+  receiverRss = await rssMiB(receiver.pid);
+  const accepted = receiverRows.reduce((n, r) => n + (r.statuses[202] ?? 0), 0);
+  const deadline = Date.now() + 30_000;
+  let onKafka = (await produced()) - before;
+  while (onKafka < accepted && Date.now() < deadline) {
+    await Bun.sleep(250);
+    onKafka = (await produced()) - before;
+  }
+
+  const heldReceiver = largestHeld(receiverRows);
+  const heldBare = largestHeld(bareRows);
+  const r1000 = at(receiverRows, 1000);
+  const b1000 = at(bareRows, 1000);
+  const lines = [
+    `## Hook receiver benchmark (${new Date().toISOString()})`,
+    "",
+    `Conditions: ${navigator.hardwareConcurrency} cores shared by the generator, the receiver and the mock cluster (three processes), ${STEP_SECONDS} s per step,`,
+    "receiver with real Postgres 15 and Redis 7 on loopback and librdkafka's mock cluster (3 brokers, acks=all),",
+    "the persister consumer running in the receiver process, rate limits and API-key auth on.",
+    "",
+    formatTable("POST /api/v1/hooks/receive (OmniNode hook receiver)", receiverRows),
+    "",
+    formatTable("bare Hono handler (JSON parse, 202, nothing durable)", bareRows),
+    "",
+    `Largest rate held (errors+dropped < 1%, p99 < ${P99_BOUND_MS} ms): receiver ${heldReceiver} RPS, bare Hono ${heldBare} RPS, ratio ${(heldReceiver / Math.max(1, heldBare)).toFixed(2)}`,
+    r1000 && b1000
+      ? `At 1000 RPS: receiver p50 ${r1000.p50.toFixed(2)} / p99 ${r1000.p99.toFixed(2)} ms, bare p50 ${b1000.p50.toFixed(2)} / p99 ${b1000.p99.toFixed(2)} ms`
+      : "",
+    `Reconciliation: ${accepted} answered 202, ${onKafka} records reached ${TOPICS.events}${onKafka >= accepted ? " (reconciled)" : " (NOT RECONCILED)"}`,
+    `Receiver RSS after the run: ${receiverRss.toFixed(0)} MiB`,
+  ];
+  const report = lines.join("\n");
+  console.log(`\n${report}`);
+  mkdirSync(new URL("./out/", import.meta.url).pathname, { recursive: true });
+  await Bun.write(new URL("./out/hook-receiver.md", import.meta.url).pathname, `${report}\n`);
+  await Bun.write(
+    new URL("./out/hook-receiver.json", import.meta.url).pathname,
+    JSON.stringify({ receiver: receiverRows, bare: bareRows, accepted, onKafka, receiverRss }, null, 2),
+  );
+  if (onKafka < accepted) process.exitCode = 1;
+} finally {
+  await admin.disconnect();
+  await stopProcess(receiver);
+  await stopProcess(bare);
+  await db.drop();
+  await stopProcess(mock.proc);
+}
