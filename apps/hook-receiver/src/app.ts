@@ -70,6 +70,7 @@ export function createHookReceiverService(deps: HookReceiverDeps): HookReceiverS
   const events = new EventStore(database);
   const sessions = new SessionStore(database);
   const persister = new HookPersister(bus, database, events, sessions, logger, registry);
+  const rateLimiter = new RateLimiter(cache, logger);
   const rateLimited = counter(registry, {
     name: "hook_rate_limited_total",
     help: "Requests refused by a rate limit, by scope (key or ip)",
@@ -82,7 +83,7 @@ export function createHookReceiverService(deps: HookReceiverDeps): HookReceiverS
     sessions,
     publisher,
     bus,
-    rateLimiter: new RateLimiter(cache, logger),
+    rateLimiter,
     openapi,
     auth: apiKeyAuth(deps.apiKeys),
     secrets: deps.secrets,
@@ -105,6 +106,7 @@ export function createHookReceiverService(deps: HookReceiverDeps): HookReceiverS
       if (deps.persist !== false) await persister.start();
     },
     async stop() {
+      await rateLimiter.close();
       await publisher.stop();
       if (deps.persist !== false) await persister.stop();
     },

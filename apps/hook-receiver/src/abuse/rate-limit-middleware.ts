@@ -12,34 +12,25 @@ function headers(decision: RateDecision): Record<string, string> {
   };
 }
 
-/** Per client IP always; per API key when the route is authenticated. Both windows are checked at once. */
+/** Per client IP always; per API key when the route is authenticated. */
 export function rateLimit(ctx: HookRoutesContext, perKey: boolean): MiddlewareHandler<AppEnv> {
   const { rateLimiter, limits } = ctx;
   return async (c, next) => {
     const apiKey = perKey ? c.var.apiKey : undefined;
-    const [byIp, byKey] = await Promise.all([
-      rateLimiter.check("ip", clientIp(c), limits.perIpRps),
-      apiKey ? rateLimiter.check("key", Bun.hash(apiKey).toString(36), limits.perKeyRps) : undefined,
-    ]);
-    for (const [scope, decision] of [
-      ["key", byKey],
-      ["ip", byIp],
-    ] as const) {
-      if (decision && !decision.allowed) {
-        ctx.onRateLimited(scope);
-        throw new ApiError(
-          429,
-          "RATE_LIMITED",
-          `rate limit of ${decision.limit} requests per second per ${scope === "ip" ? "client IP" : "API key"} exceeded`,
-          {
-            headers: { ...headers(decision), "Retry-After": String(decision.resetSeconds) },
-          },
-        );
-      }
+    const byIp = rateLimiter.check("ip", clientIp(c), limits.perIpRps);
+    const byKey = apiKey ? rateLimiter.check("key", Bun.hash(apiKey).toString(36), limits.perKeyRps) : undefined;
+    const denied = byKey && !byKey.allowed ? byKey : byIp && !byIp.allowed ? byIp : undefined;
+    if (denied) {
+      const scope = denied === byKey ? "key" : "ip";
+      ctx.onRateLimited(scope);
+      throw new ApiError(
+        429,
+        "RATE_LIMITED",
+        `rate limit of ${denied.limit} requests per second per ${scope === "ip" ? "client IP" : "API key"} exceeded`,
+        { headers: { ...headers(denied), "Retry-After": String(denied.resetSeconds) } },
+      );
     }
-    const tightest = [byKey, byIp]
-      .filter((d): d is RateDecision => d !== undefined)
-      .sort((a, b) => a.remaining - b.remaining)[0];
+    const tightest = byKey && (!byIp || byKey.remaining <= byIp.remaining) ? byKey : byIp;
     await next();
     if (tightest) for (const [k, v] of Object.entries(headers(tightest))) c.res.headers.set(k, v);
   };
