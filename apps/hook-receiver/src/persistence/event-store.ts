@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, lt, type SQL } from "drizzle-orm";
+import { and, asc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../../../db/client.ts";
 import { hookEvents } from "../../../../db/schema/index.ts";
 import type { HookEvent } from "../intake/envelope.ts";
@@ -34,27 +34,24 @@ export function toHookEvent(row: StoredHook): HookEvent & { stored_at: string } 
 export class EventStore {
   constructor(private readonly database: Database) {}
 
-  /** Inserts a batch; an event already stored (a redelivery) is left as it is. */
-  async insertMany(events: HookEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  /**
+   * Inserts a batch; an event already stored (a redelivery) is left as it is. The batch travels as one
+   * JSON parameter expanded by jsonb_to_recordset, which costs far less than a VALUES list of 10 params
+   * per row. `rawValues` are the records' JSON texts, so nothing is serialised again.
+   */
+  async insertMany(rawValues: string[]): Promise<void> {
+    if (rawValues.length === 0) return;
+    const batch = `[${rawValues.join(",")}]`;
     await this.database.run("hook_events_insert", (db) =>
-      db
-        .insert(hookEvents)
-        .values(
-          events.map((e) => ({
-            eventId: e.event_id,
-            source: e.source,
-            action: e.action,
-            resource: e.resource,
-            resourceId: e.resource_id,
-            correlationId: e.correlation_id,
-            deliveryId: e.delivery_id,
-            receivedAt: new Date(e.received_at),
-            payload: e.payload ?? null,
-            replayOf: e.replay_of ?? null,
-          })),
-        )
-        .onConflictDoNothing(),
+      db.execute(sql`
+        insert into hook_events
+          (event_id, source, action, resource, resource_id, correlation_id, delivery_id, received_at, payload, replay_of)
+        select event_id, source, action, resource, resource_id, correlation_id, delivery_id, received_at,
+               coalesce(payload, 'null'::jsonb), replay_of
+        from jsonb_to_recordset(${batch}::jsonb) as e(
+          event_id uuid, source text, action text, resource text, resource_id text, correlation_id text,
+          delivery_id text, received_at timestamptz, payload jsonb, replay_of uuid)
+        on conflict (event_id) do nothing`),
     );
   }
 

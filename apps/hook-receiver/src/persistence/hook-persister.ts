@@ -69,7 +69,7 @@ export class HookPersister {
       }
     }
     try {
-      await this.events.insertMany(parsed.map((p) => p.event));
+      await this.events.insertMany(parsed.map((p) => p.message.value));
     } catch (err) {
       await this.database.check().catch(() => {
         throw err;
@@ -96,7 +96,7 @@ export class HookPersister {
     for (let i = parsed.length - 1; i >= 0; i--) {
       const item = parsed[i]!;
       try {
-        await this.events.insertMany([item.event]);
+        await this.events.insertMany([item.message.value]);
       } catch (err) {
         const id = `${item.message.topic}/${item.message.partition}/${item.message.offset}`;
         const attempts = (this.failures.get(id) ?? 0) + 1;
