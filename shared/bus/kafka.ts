@@ -11,7 +11,7 @@ import {
   type Producer,
 } from "kafkajs";
 import { type Logger, silentLogger } from "../logger.ts";
-import { gauge, histogram, LATENCY_BUCKETS, type Registry, SIZE_BUCKETS } from "../metrics.ts";
+import { histogram, LATENCY_BUCKETS, type Registry, SIZE_BUCKETS } from "../metrics.ts";
 import type {
   EventBus,
   IncomingMessage,
@@ -21,6 +21,7 @@ import type {
   Subscription,
   TopicSpec,
 } from "./interface.ts";
+import { registerLagSource } from "./lag-gauge.ts";
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -49,8 +50,6 @@ interface GroupRecord {
   topics: Set<string>;
   fromBeginning: boolean;
 }
-
-type LagSource = () => Promise<PartitionLag[]>;
 
 const LAG_COLLECT_TIMEOUT_MS = 1500;
 
@@ -411,33 +410,4 @@ function pinoLogCreator(logger: Logger) {
       if (level === logLevel.ERROR) logger.error(fields, message);
       else if (level === logLevel.WARN) logger.warn(fields, message);
     };
-}
-
-/*
- * Several buses may share one registry (all services in one process) while the gauge exists once, so the
- * gauge's collect() asks every live bus registered on that registry.
- */
-const lagSources = new WeakMap<Registry, Set<LagSource>>();
-
-function registerLagSource(registry: Registry, source: LagSource): () => void {
-  let sources = lagSources.get(registry);
-  if (!sources) {
-    const live = new Set<LagSource>();
-    sources = live;
-    lagSources.set(registry, live);
-    gauge(registry, {
-      name: "bus_consumer_lag",
-      help: "Records not yet committed by a consumer group, per partition.",
-      labelNames: ["topic", "partition", "group"],
-      async collect() {
-        const results = await Promise.all([...live].map((read) => read()));
-        this.reset();
-        for (const row of results.flat()) {
-          this.set({ topic: row.topic, partition: String(row.partition), group: row.groupId }, row.lag);
-        }
-      },
-    });
-  }
-  sources.add(source);
-  return () => sources.delete(source);
 }

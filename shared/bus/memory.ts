@@ -10,6 +10,7 @@ import type {
   Subscription,
   TopicSpec,
 } from "./interface.ts";
+import { registerLagSource } from "./lag-gauge.ts";
 
 /*
  * Publishing to an unknown topic creates it with one partition, as a Kafka broker with the stock
@@ -178,6 +179,7 @@ export class MemoryBus implements EventBus {
   private readonly publishDuration;
   private readonly publishBatchSize;
   private closing: Promise<void> | undefined;
+  private readonly unregisterLag: () => void;
 
   constructor(options: MemoryBusOptions = {}) {
     this.broker = options.broker ?? new MemoryBroker();
@@ -202,6 +204,7 @@ export class MemoryBus implements EventBus {
           buckets: SIZE_BUCKETS,
         })
       : undefined;
+    this.unregisterLag = registry ? registerLagSource(registry, () => this.lag()) : () => {};
   }
 
   async ensureTopics(topics: TopicSpec[]): Promise<void> {
@@ -306,7 +309,9 @@ export class MemoryBus implements EventBus {
   }
 
   close(): Promise<void> {
-    this.closing ??= Promise.allSettled([...this.subscriptions].map((s) => s.stop())).then(() => {});
+    this.closing ??= Promise.allSettled([...this.subscriptions].map((s) => s.stop())).then(() => {
+      this.unregisterLag();
+    });
     return this.closing;
   }
 
