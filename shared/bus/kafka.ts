@@ -11,7 +11,8 @@ import {
   type Producer,
 } from "kafkajs";
 import { type Logger, silentLogger } from "../logger.ts";
-import { histogram, LATENCY_BUCKETS, type Registry, SIZE_BUCKETS } from "../metrics.ts";
+import type { Registry } from "../metrics.ts";
+import { PublishMetrics, registerLagSource } from "./bus-metrics.ts";
 import type {
   EventBus,
   IncomingMessage,
@@ -21,7 +22,6 @@ import type {
   Subscription,
   TopicSpec,
 } from "./interface.ts";
-import { registerLagSource } from "./lag-gauge.ts";
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -70,8 +70,7 @@ export class KafkaBus implements EventBus {
   private readonly maxWaitTimeMs: number;
   private readonly groups = new Map<string, GroupRecord>();
   private readonly subscriptions = new Set<Subscription>();
-  private readonly publishDuration;
-  private readonly publishBatchSize;
+  private readonly publishMetrics: PublishMetrics | undefined;
   private readonly unregisterLag: () => void;
   private producerReady: Promise<Producer> | undefined;
   private adminReady: Promise<Admin> | undefined;
@@ -109,22 +108,7 @@ export class KafkaBus implements EventBus {
     this.adminClient = this.kafka.admin();
 
     const registry = options.registry;
-    this.publishDuration = registry
-      ? histogram(registry, {
-          name: "bus_publish_duration_seconds",
-          help: "Time from publish to durable acknowledgement, by topic and outcome.",
-          labelNames: ["topic", "outcome"],
-          buckets: LATENCY_BUCKETS,
-        })
-      : undefined;
-    this.publishBatchSize = registry
-      ? histogram(registry, {
-          name: "bus_publish_batch_size",
-          help: "Messages per publish call.",
-          labelNames: ["topic"],
-          buckets: SIZE_BUCKETS,
-        })
-      : undefined;
+    this.publishMetrics = registry ? new PublishMetrics(registry) : undefined;
     this.unregisterLag = registry ? registerLagSource(registry, () => this.guardedLag()) : () => {};
   }
 
@@ -163,16 +147,15 @@ export class KafkaBus implements EventBus {
     if (this.closing) throw new Error("the Kafka bus is closed");
     if (messages.length === 0) return;
     const started = performance.now();
-    this.publishBatchSize?.observe({ topic }, messages.length);
     try {
       await withTimeout(
         this.send(topic, messages),
         this.publishTimeoutMs,
         `publish to ${topic} not acknowledged within ${this.publishTimeoutMs} ms`,
       );
-      this.publishDuration?.observe({ topic, outcome: "ok" }, (performance.now() - started) / 1000);
+      this.publishMetrics?.observe(topic, messages.length, started, "ok");
     } catch (error) {
-      this.publishDuration?.observe({ topic, outcome: "error" }, (performance.now() - started) / 1000);
+      this.publishMetrics?.observe(topic, messages.length, started, "error");
       throw error;
     }
   }

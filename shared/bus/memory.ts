@@ -1,5 +1,6 @@
 import { type Logger, silentLogger } from "../logger.ts";
-import { histogram, LATENCY_BUCKETS, type Registry, SIZE_BUCKETS } from "../metrics.ts";
+import type { Registry } from "../metrics.ts";
+import { PublishMetrics, registerLagSource } from "./bus-metrics.ts";
 import type {
   BatchHandler,
   EventBus,
@@ -10,7 +11,6 @@ import type {
   Subscription,
   TopicSpec,
 } from "./interface.ts";
-import { registerLagSource } from "./lag-gauge.ts";
 
 /*
  * Publishing to an unknown topic creates it with one partition, as a Kafka broker with the stock
@@ -176,8 +176,7 @@ export class MemoryBus implements EventBus {
   private readonly retryBackoffMs: number;
   private readonly groups = new Map<string, GroupRecord>();
   private readonly subscriptions = new Set<Subscription>();
-  private readonly publishDuration;
-  private readonly publishBatchSize;
+  private readonly publishMetrics: PublishMetrics | undefined;
   private closing: Promise<void> | undefined;
   private readonly unregisterLag: () => void;
 
@@ -188,22 +187,7 @@ export class MemoryBus implements EventBus {
     this.maxBatchSize = options.maxBatchSize ?? 500;
     this.retryBackoffMs = options.retryBackoffMs ?? 100;
     const registry = options.registry;
-    this.publishDuration = registry
-      ? histogram(registry, {
-          name: "bus_publish_duration_seconds",
-          help: "Time from publish to durable acknowledgement, by topic and outcome.",
-          labelNames: ["topic", "outcome"],
-          buckets: LATENCY_BUCKETS,
-        })
-      : undefined;
-    this.publishBatchSize = registry
-      ? histogram(registry, {
-          name: "bus_publish_batch_size",
-          help: "Messages per publish call.",
-          labelNames: ["topic"],
-          buckets: SIZE_BUCKETS,
-        })
-      : undefined;
+    this.publishMetrics = registry ? new PublishMetrics(registry) : undefined;
     this.unregisterLag = registry ? registerLagSource(registry, () => this.lag()) : () => {};
   }
 
@@ -217,7 +201,6 @@ export class MemoryBus implements EventBus {
     try {
       this.assertOpen();
       if (messages.length === 0) return;
-      this.publishBatchSize?.observe({ topic }, messages.length);
       const target =
         this.broker.topics.get(this.wire(topic)) ??
         this.broker.createTopic(this.wire(topic), AUTO_CREATED_PARTITIONS);
@@ -234,9 +217,9 @@ export class MemoryBus implements EventBus {
         touched.add(partition);
       }
       for (const partition of touched) wakeAll(partition.waiters);
-      this.publishDuration?.observe({ topic, outcome: "ok" }, (performance.now() - started) / 1000);
+      this.publishMetrics?.observe(topic, messages.length, started, "ok");
     } catch (error) {
-      this.publishDuration?.observe({ topic, outcome: "error" }, (performance.now() - started) / 1000);
+      this.publishMetrics?.observe(topic, messages.length, started, "error");
       throw error;
     }
   }

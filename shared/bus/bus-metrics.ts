@@ -1,4 +1,4 @@
-import { gauge, type Registry } from "../metrics.ts";
+import { gauge, histogram, LATENCY_BUCKETS, type Registry, SIZE_BUCKETS } from "../metrics.ts";
 import type { PartitionLag } from "./interface.ts";
 
 export type LagSource = () => Promise<PartitionLag[]>;
@@ -30,4 +30,30 @@ export function registerLagSource(registry: Registry, source: LagSource): () => 
   }
   sources.add(source);
   return () => sources.delete(source);
+}
+
+/** Publish duration and batch size, the same names for every bus. */
+export class PublishMetrics {
+  private readonly duration;
+  private readonly batchSize;
+
+  constructor(registry: Registry) {
+    this.duration = histogram(registry, {
+      name: "bus_publish_duration_seconds",
+      help: "Time from publish to durable acknowledgement, by topic and outcome.",
+      labelNames: ["topic", "outcome"],
+      buckets: LATENCY_BUCKETS,
+    });
+    this.batchSize = histogram(registry, {
+      name: "bus_publish_batch_size",
+      help: "Messages per publish call.",
+      labelNames: ["topic"],
+      buckets: SIZE_BUCKETS,
+    });
+  }
+
+  observe(topic: string, messages: number, startedAt: number, outcome: "ok" | "error"): void {
+    this.batchSize.observe({ topic }, messages);
+    this.duration.observe({ topic, outcome }, (performance.now() - startedAt) / 1000);
+  }
 }
