@@ -7,16 +7,16 @@
  */
 import { mkdirSync } from "node:fs";
 import { Kafka, logLevel } from "kafkajs";
+import postgres from "postgres";
 import { TOPICS } from "../shared/bus/topics.ts";
-import { createTestDatabase, TEST_REDIS_URL } from "../shared/testing/services.ts";
 import { formatTable, holds, runStep, type StepResult } from "./lib/open-loop.ts";
-import { freePort, rssMiB, startKafkaMockProcess, startProcess, stopProcess } from "./lib/processes.ts";
+import { freePort, rssMiB, startProcess, stopProcess } from "./lib/processes.ts";
+import { startStack } from "./lib/stack.ts";
 
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 5);
 const P99_BOUND_MS = 200;
 const SLA_RATES = [100, 500, 1000, 1500];
 const RAMP_RATES = [2500, 5000, 7500, 10_000, 12_500, 15_000, 20_000, 25_000];
-const API_KEY = "bench-key";
 
 const body = (i: number) =>
   JSON.stringify({
@@ -25,7 +25,11 @@ const body = (i: number) =>
     resource: "repository",
     resource_id: `acme/repo-${i % 997}`,
     correlation_id: `bench-${i}`,
-    payload: { ref: "refs/heads/main", after: "9f3c1a7e2b", commits: [{ id: i, message: "bench", author: "perf" }] },
+    payload: {
+      ref: "refs/heads/main",
+      after: "9f3c1a7e2b",
+      commits: [{ id: i, message: "bench", author: "perf" }],
+    },
   });
 
 async function sweep(name: string, url: string, headers: Record<string, string>): Promise<StepResult[]> {
@@ -46,37 +50,29 @@ async function sweep(name: string, url: string, headers: Record<string, string>)
   return rows;
 }
 
-const largestHeld = (rows: StepResult[]) => Math.max(0, ...rows.filter((r) => holds(r, P99_BOUND_MS)).map((r) => r.rate));
+const largestHeld = (rows: StepResult[]) =>
+  Math.max(0, ...rows.filter((r) => holds(r, P99_BOUND_MS)).map((r) => r.rate));
 const at = (rows: StepResult[], rate: number) => rows.find((r) => r.rate === rate);
 
-const prefix = `bench-${Date.now()}.`;
-const mock = await startKafkaMockProcess(prefix);
-const db = await createTestDatabase("bench_hooks");
-const receiverPort = await freePort();
+const stack = await startStack(["hook-receiver"]);
+const receiver = stack.processes["hook-receiver"]!;
+const receiverUrl = stack.urls["hook-receiver"]!;
 const barePort = await freePort();
-const receiver = await startProcess(
-  "apps/hook-receiver/src/main.ts",
-  {
-    DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
-    KAFKA_BROKERS: mock.bootstrap,
-    KAFKA_IDEMPOTENT: "false",
-    KAFKA_TOPIC_PREFIX: prefix,
-    API_KEYS: API_KEY,
-    HOOK_RECEIVER_PORT: String(receiverPort),
-    HOST: "127.0.0.1",
-    RATE_LIMIT_PER_KEY_RPS: "1000000",
-    RATE_LIMIT_PER_IP_RPS: "1000000",
-  },
-  `http://127.0.0.1:${receiverPort}/ready`,
+const bare = await startProcess(
+  "perf/lib/bare-hono.ts",
+  { PORT: String(barePort) },
+  `http://127.0.0.1:${barePort}/health`,
 );
-const bare = await startProcess("perf/lib/bare-hono.ts", { PORT: String(barePort) }, `http://127.0.0.1:${barePort}/health`);
 
-const kafka = new Kafka({ clientId: "bench-reconcile", brokers: mock.brokers, logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  clientId: "bench-reconcile",
+  brokers: stack.kafka.brokers,
+  logLevel: logLevel.NOTHING,
+});
 const admin = kafka.admin();
 await admin.connect();
 const produced = async () =>
-  (await admin.fetchTopicOffsets(prefix + TOPICS.events)).reduce((n, p) => n + Number(p.high), 0);
+  (await admin.fetchTopicOffsets(stack.topicPrefix + TOPICS.events)).reduce((n, p) => n + Number(p.high), 0);
 
 let bareRows: StepResult[] = [];
 let receiverRows: StepResult[] = [];
@@ -86,9 +82,9 @@ try {
     "content-type": "application/json",
   });
   const before = await produced();
-  receiverRows = await sweep("hook-receiver", `http://127.0.0.1:${receiverPort}/api/v1/hooks/receive`, {
+  receiverRows = await sweep("hook-receiver", `${receiverUrl}/api/v1/hooks/receive`, {
     "content-type": "application/json",
-    "x-api-key": API_KEY,
+    "x-api-key": stack.apiKey,
   });
   receiverRss = await rssMiB(receiver.pid);
   const accepted = receiverRows.reduce((n, r) => n + (r.statuses[202] ?? 0), 0);
@@ -98,6 +94,15 @@ try {
     await Bun.sleep(250);
     onKafka = (await produced()) - before;
   }
+
+  const sql = postgres(stack.db.url, { max: 1, onnotice: () => {} });
+  let stored = 0;
+  while (Date.now() < deadline + 30_000) {
+    stored = (await sql<{ n: number }[]>`select count(*)::int as n from hook_events`)[0]?.n ?? 0;
+    if (stored >= accepted) break;
+    await Bun.sleep(500);
+  }
+  await sql.end();
 
   const heldReceiver = largestHeld(receiverRows);
   const heldBare = largestHeld(bareRows);
@@ -118,7 +123,7 @@ try {
     r1000 && b1000
       ? `At 1000 RPS: receiver p50 ${r1000.p50.toFixed(2)} / p99 ${r1000.p99.toFixed(2)} ms, bare p50 ${b1000.p50.toFixed(2)} / p99 ${b1000.p99.toFixed(2)} ms`
       : "",
-    `Reconciliation: ${accepted} answered 202, ${onKafka} records reached ${TOPICS.events}${onKafka >= accepted ? " (reconciled)" : " (NOT RECONCILED)"}`,
+    `Reconciliation: ${accepted} answered 202, ${onKafka} records reached ${TOPICS.events}, ${stored} rows in hook_events${onKafka >= accepted && stored === accepted ? " (reconciled)" : " (NOT RECONCILED)"}`,
     `Receiver RSS after the run: ${receiverRss.toFixed(0)} MiB`,
   ];
   const report = lines.join("\n");
@@ -127,13 +132,15 @@ try {
   await Bun.write(new URL("./out/hook-receiver.md", import.meta.url).pathname, `${report}\n`);
   await Bun.write(
     new URL("./out/hook-receiver.json", import.meta.url).pathname,
-    JSON.stringify({ receiver: receiverRows, bare: bareRows, accepted, onKafka, receiverRss }, null, 2),
+    JSON.stringify(
+      { receiver: receiverRows, bare: bareRows, accepted, onKafka, stored, receiverRss },
+      null,
+      2,
+    ),
   );
-  if (onKafka < accepted) process.exitCode = 1;
+  if (onKafka < accepted || stored !== accepted) process.exitCode = 1;
 } finally {
   await admin.disconnect();
-  await stopProcess(receiver);
   await stopProcess(bare);
-  await db.drop();
-  await stopProcess(mock.proc);
+  await stack.stop();
 }

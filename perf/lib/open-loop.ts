@@ -27,6 +27,8 @@ export interface StepOptions {
   isOk?: (status: number) => boolean;
   maxInFlight?: number;
   timeoutMs?: number;
+  /** Sees every response, e.g. to check that shed requests carry Retry-After. */
+  onResponse?: (res: Response, body: ArrayBuffer) => void;
 }
 
 export function percentile(sorted: Float64Array | number[], p: number): number {
@@ -61,8 +63,11 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
   const fire = async (i: number, scheduled: number) => {
     inFlight++;
     try {
-      const res = await fetch(await makeRequest(i), { signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) });
-      await res.arrayBuffer();
+      const res = await fetch(await makeRequest(i), {
+        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      });
+      const body = await res.arrayBuffer();
+      options.onResponse?.(res, body);
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       if (isOk(res.status)) ok++;
       else errors++;
@@ -114,7 +119,8 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
 }
 
 export function formatTable(title: string, rows: StepResult[]): string {
-  const header = "| target RPS | achieved RPS | sent | ok | errors | dropped | p50 ms | p95 ms | p99 ms | max ms |";
+  const header =
+    "| target RPS | achieved RPS | sent | ok | errors | dropped | p50 ms | p95 ms | p99 ms | max ms |";
   const sep = "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
   const lines = rows.map(
     (r) =>

@@ -16,7 +16,9 @@ export async function startProcess(
   readyUrl: string,
   timeoutMs = 60_000,
 ): Promise<Subprocess> {
-  const profile = process.env.BENCH_CPU_PROFILE ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
+  const profile = process.env.BENCH_CPU_PROFILE
+    ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`]
+    : [];
   const proc = Bun.spawn(["bun", ...profile, "run", script], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
