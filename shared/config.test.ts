@@ -41,6 +41,8 @@ describe("loadConfig", () => {
   });
 
   test("infrastructure without API_KEYS refuses to start", () => {
-    expect(() => loadConfig({ DATABASE_URL: "postgres://postgres@127.0.0.1/x" })).toThrow(/API_KEYS: required/);
+    expect(() => loadConfig({ DATABASE_URL: "postgres://postgres@127.0.0.1/x" })).toThrow(
+      /API_KEYS: required/,
+    );
   });
 });

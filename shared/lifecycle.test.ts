@@ -8,7 +8,10 @@ let mock: KafkaMock;
 let db: TestDatabase;
 const prefix = uniquePrefix("lifecycle");
 beforeAll(async () => {
-  mock = await startKafkaMock({ brokers: 1, topics: TOPIC_SPECS.map((t) => ({ topic: prefix + t.topic, partitions: t.partitions })) });
+  mock = await startKafkaMock({
+    brokers: 1,
+    topics: TOPIC_SPECS.map((t) => ({ topic: prefix + t.topic, partitions: t.partitions })),
+  });
   db = await createTestDatabase("lifecycle");
 });
 afterAll(async () => {
@@ -47,7 +50,10 @@ test("SIGTERM drains in-flight requests, flushes the producer and exits 0 within
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const ok = await fetch(`${base}/ready`).then((r) => r.status === 200, () => false);
+    const ok = await fetch(`${base}/ready`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) break;
     await Bun.sleep(100);
   }
@@ -56,7 +62,13 @@ test("SIGTERM drains in-flight requests, flushes the producer and exits 0 within
     fetch(`${base}/api/v1/hooks/receive`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-api-key": "lifecycle-key" },
-      body: JSON.stringify({ source: "ci", action: "build", resource: "pipeline", resource_id: `p-${i}`, payload: { i } }),
+      body: JSON.stringify({
+        source: "ci",
+        action: "build",
+        resource: "pipeline",
+        resource_id: `p-${i}`,
+        payload: { i },
+      }),
     }),
   );
   await Bun.sleep(100);

@@ -20,8 +20,36 @@ export const SIZE_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500];
 /** A registry with the process metrics (CPU, RSS, event-loop lag, GC) every service exports. */
 export function createRegistry(options: { defaultMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    registerProcessIo(registry);
+  }
   return registry;
+}
+
+/** Storage I/O from /proc/self/io, read at scrape time; absent where the kernel does not offer it. */
+function registerProcessIo(registry: Registry): void {
+  const read = (field: string) => async () => {
+    const text = await Bun.file("/proc/self/io")
+      .text()
+      .catch(() => "");
+    return Number(new RegExp(`^${field}: (\\d+)`, "m").exec(text)?.[1] ?? Number.NaN);
+  };
+  for (const [name, field, help] of [
+    ["process_io_read_bytes_total", "read_bytes", "Bytes this process caused to be read from storage"],
+    ["process_io_write_bytes_total", "write_bytes", "Bytes this process caused to be written to storage"],
+  ] as const) {
+    const value = read(field);
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const v = await value();
+        if (!Number.isNaN(v)) this.set(v);
+      },
+    });
+  }
 }
 
 /*

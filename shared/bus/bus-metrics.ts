@@ -1,5 +1,5 @@
-import { gauge, histogram, LATENCY_BUCKETS, type Registry, SIZE_BUCKETS } from "../metrics.ts";
-import type { PartitionLag } from "./interface.ts";
+import { counter, gauge, histogram, LATENCY_BUCKETS, type Registry, SIZE_BUCKETS } from "../metrics.ts";
+import type { OutgoingMessage, PartitionLag } from "./interface.ts";
 
 export type LagSource = () => Promise<PartitionLag[]>;
 
@@ -36,8 +36,14 @@ export function registerLagSource(registry: Registry, source: LagSource): () => 
 export class PublishMetrics {
   private readonly duration;
   private readonly batchSize;
+  private readonly bytes;
 
   constructor(registry: Registry) {
+    this.bytes = counter(registry, {
+      name: "bus_publish_bytes_total",
+      help: "Key and value bytes published, by topic.",
+      labelNames: ["topic"],
+    });
     this.duration = histogram(registry, {
       name: "bus_publish_duration_seconds",
       help: "Time from publish to durable acknowledgement, by topic and outcome.",
@@ -52,8 +58,13 @@ export class PublishMetrics {
     });
   }
 
-  observe(topic: string, messages: number, startedAt: number, outcome: "ok" | "error"): void {
-    this.batchSize.observe({ topic }, messages);
+  observe(topic: string, messages: OutgoingMessage[], startedAt: number, outcome: "ok" | "error"): void {
+    this.batchSize.observe({ topic }, messages.length);
+    if (outcome === "ok") {
+      let bytes = 0;
+      for (const m of messages) bytes += m.value.length + (m.key?.length ?? 0);
+      this.bytes.inc({ topic }, bytes);
+    }
     this.duration.observe({ topic, outcome }, (performance.now() - startedAt) / 1000);
   }
 }

@@ -153,9 +153,9 @@ export class KafkaBus implements EventBus {
         this.publishTimeoutMs,
         `publish to ${topic} not acknowledged within ${this.publishTimeoutMs} ms`,
       );
-      this.publishMetrics?.observe(topic, messages.length, started, "ok");
+      this.publishMetrics?.observe(topic, messages, started, "ok");
     } catch (error) {
-      this.publishMetrics?.observe(topic, messages.length, started, "error");
+      this.publishMetrics?.observe(topic, messages, started, "error");
       throw error;
     }
   }

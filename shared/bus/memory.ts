@@ -217,9 +217,9 @@ export class MemoryBus implements EventBus {
         touched.add(partition);
       }
       for (const partition of touched) wakeAll(partition.waiters);
-      this.publishMetrics?.observe(topic, messages.length, started, "ok");
+      this.publishMetrics?.observe(topic, messages, started, "ok");
     } catch (error) {
-      this.publishMetrics?.observe(topic, messages.length, started, "error");
+      this.publishMetrics?.observe(topic, messages, started, "error");
       throw error;
     }
   }

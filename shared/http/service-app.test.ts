@@ -11,10 +11,25 @@ import { jsonBody } from "./validate.ts";
 function build(readiness: Record<string, () => Promise<unknown>> = {}) {
   const registry = createRegistry({ defaultMetrics: false });
   const openapi = new OpenApiDocument("test");
-  const app = createServiceApp({ service: "test", logger: silentLogger, registry, readiness, bodyLimitBytes: 2048, openapi });
+  const app = createServiceApp({
+    service: "test",
+    logger: silentLogger,
+    registry,
+    readiness,
+    bodyLimitBytes: 2048,
+    openapi,
+  });
   const schema = z.object({ name: z.string().min(1), count: z.number().int() });
-  openapi.add({ method: "post", path: "/items/:id", summary: "create", body: schema, responses: { 201: { description: "ok" } } });
-  app.post("/items/:id", apiKeyAuth(["secret-key"]), ...jsonBody(schema), (c) => c.json(c.req.valid("json"), 201));
+  openapi.add({
+    method: "post",
+    path: "/items/:id",
+    summary: "create",
+    body: schema,
+    responses: { 201: { description: "ok" } },
+  });
+  app.post("/items/:id", apiKeyAuth(["secret-key"]), ...jsonBody(schema), (c) =>
+    c.json(c.req.valid("json"), 201),
+  );
   app.get("/boom", () => {
     throw new Error("database password is hunter2");
   });
@@ -47,7 +62,11 @@ describe("the service app foundation", () => {
   });
 
   test("validation failures name each field in details", async () => {
-    const res = await build().app.request("/items/1", { method: "POST", headers: authed, body: JSON.stringify({ count: 1.5 }) });
+    const res = await build().app.request("/items/1", {
+      method: "POST",
+      headers: authed,
+      body: JSON.stringify({ count: 1.5 }),
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; details: { field: string }[] } };
     expect(body.error.code).toBe("VALIDATION_FAILED");
@@ -59,15 +78,39 @@ describe("the service app foundation", () => {
     const body = JSON.stringify({ name: "a", count: 1 });
     const json = { "content-type": "application/json" };
     expect((await app.request("/items/1", { method: "POST", headers: json, body })).status).toBe(401);
-    expect((await app.request("/items/1", { method: "POST", headers: { ...json, "x-api-key": "secret-kex" }, body })).status).toBe(401);
-    expect((await app.request("/items/1", { method: "POST", headers: { ...json, authorization: "Bearer secret-key" }, body })).status).toBe(201);
+    expect(
+      (
+        await app.request("/items/1", {
+          method: "POST",
+          headers: { ...json, "x-api-key": "secret-kex" },
+          body,
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await app.request("/items/1", {
+          method: "POST",
+          headers: { ...json, authorization: "Bearer secret-key" },
+          body,
+        })
+      ).status,
+    ).toBe(201);
   });
 
   test("a body over the limit is a 413 and a non-JSON body a 415", async () => {
     const { app } = build();
-    const big = await app.request("/items/1", { method: "POST", headers: authed, body: JSON.stringify({ name: "x".repeat(4096), count: 1 }) });
+    const big = await app.request("/items/1", {
+      method: "POST",
+      headers: authed,
+      body: JSON.stringify({ name: "x".repeat(4096), count: 1 }),
+    });
     expect(big.status).toBe(413);
-    const text = await app.request("/items/1", { method: "POST", headers: { ...authed, "content-type": "text/plain" }, body: "hi" });
+    const text = await app.request("/items/1", {
+      method: "POST",
+      headers: { ...authed, "content-type": "text/plain" },
+      body: "hi",
+    });
     expect(text.status).toBe(415);
   });
 
@@ -84,7 +127,12 @@ describe("the service app foundation", () => {
   });
 
   test("/ready is 503 naming the failing dependency and 200 when all answer", async () => {
-    const down = build({ database: async () => {}, kafka: async () => { throw new Error("no broker answered"); } });
+    const down = build({
+      database: async () => {},
+      kafka: async () => {
+        throw new Error("no broker answered");
+      },
+    });
     const res = await down.app.request("/ready");
     expect(res.status).toBe(503);
     const body = (await res.json()) as { error: { message: string }; checks: Record<string, string> };
@@ -103,8 +151,16 @@ describe("the service app foundation", () => {
 
   test("the HTTP histogram is labelled by route template, never the raw path", async () => {
     const { app, registry } = build();
-    await app.request("/items/42", { method: "POST", headers: authed, body: JSON.stringify({ name: "a", count: 1 }) });
-    await app.request("/items/43", { method: "POST", headers: authed, body: JSON.stringify({ name: "a", count: 1 }) });
+    await app.request("/items/42", {
+      method: "POST",
+      headers: authed,
+      body: JSON.stringify({ name: "a", count: 1 }),
+    });
+    await app.request("/items/43", {
+      method: "POST",
+      headers: authed,
+      body: JSON.stringify({ name: "a", count: 1 }),
+    });
     await app.request("/some/random/path");
     const text = await (await app.request("/metrics")).text();
     expect(text).toContain('route="/items/:id",status="201"} 2');
@@ -115,12 +171,14 @@ describe("the service app foundation", () => {
   test("/openapi.json is generated from the validation schemas", async () => {
     const doc = (await (await build().app.request("/openapi.json")).json()) as {
       openapi: string;
-      paths: Record<string, { post: { requestBody: { content: { "application/json": { schema: { properties: object } } } } } }>;
+      paths: Record<
+        string,
+        { post: { requestBody: { content: { "application/json": { schema: { properties: object } } } } } }
+      >;
     };
     expect(doc.openapi).toBe("3.0.3");
-    expect(Object.keys(doc.paths["/items/{id}"]!.post.requestBody.content["application/json"].schema.properties)).toEqual([
-      "name",
-      "count",
-    ]);
+    expect(
+      Object.keys(doc.paths["/items/{id}"]!.post.requestBody.content["application/json"].schema.properties),
+    ).toEqual(["name", "count"]);
   });
 });

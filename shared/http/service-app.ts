@@ -5,7 +5,7 @@ import { routePath } from "hono/route";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError, type ErrorCode, errorBody } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import { histogram, LATENCY_BUCKETS, type Registry } from "../metrics.ts";
+import { counter, histogram, LATENCY_BUCKETS, type Registry } from "../metrics.ts";
 import { type AppEnv, requestLog } from "./context.ts";
 import type { OpenApiDocument } from "./openapi.ts";
 import { requestId } from "./request-id.ts";
@@ -51,11 +51,18 @@ export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
     buckets: LATENCY_BUCKETS,
   });
 
+  const bytesIn = counter(registry, {
+    name: "http_request_bytes_total",
+    help: "Request body bytes received, by service (from Content-Length)",
+    labelNames: ["service"],
+  }).labels({ service });
+
   app.use(requestId(logger));
   app.use(async (c, next) => {
     const start = performance.now();
     await next();
     const status = c.res.status;
+    bytesIn.inc(Number(c.req.header("content-length") ?? 0) || 0);
     let route = routePath(c);
     if (status === 404 && route.endsWith("*")) route = "unmatched";
     duration.observe({ service, method: c.req.method, route, status }, (performance.now() - start) / 1000);
