@@ -24,6 +24,9 @@ export function cacheMetrics(registry: Registry | undefined, kind: string): Cach
     help: "Cache reads that did not find the key",
     labelNames: ["cache"],
   });
+  // Zero-valued series from the start, so a hit-rate query has both sides before the first miss.
+  hits.inc({ cache: kind }, 0);
+  misses.inc({ cache: kind }, 0);
   return {
     observe: (command, startedAt, outcome) =>
       duration.observe({ cache: kind, command, outcome }, (performance.now() - startedAt) / 1000),
