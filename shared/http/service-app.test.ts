@@ -150,7 +150,7 @@ describe("the service app foundation", () => {
   });
 
   test("the HTTP histogram is labelled by route template, never the raw path", async () => {
-    const { app, registry } = build();
+    const { app } = build();
     await app.request("/items/42", {
       method: "POST",
       headers: authed,
