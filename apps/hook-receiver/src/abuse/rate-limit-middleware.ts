@@ -18,7 +18,9 @@ export function rateLimit(ctx: HookRoutesContext, perKey: boolean): MiddlewareHa
   return async (c, next) => {
     const apiKey = perKey ? c.var.apiKey : undefined;
     const byIp = rateLimiter.check("ip", clientIp(c), limits.perIpRps);
-    const byKey = apiKey ? rateLimiter.check("key", Bun.hash(apiKey).toString(36), limits.perKeyRps) : undefined;
+    const byKey = apiKey
+      ? rateLimiter.check("key", Bun.hash(apiKey).toString(36), limits.perKeyRps)
+      : undefined;
     const denied = byKey && !byKey.allowed ? byKey : byIp && !byIp.allowed ? byIp : undefined;
     if (denied) {
       const scope = denied === byKey ? "key" : "ip";

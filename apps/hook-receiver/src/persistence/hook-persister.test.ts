@@ -143,12 +143,14 @@ describe("hook persistence, lookup, replay and sessions", () => {
           }[];
         }
       ).sessions.filter((s) => s.instance_id === instance);
+    // The session is applied right after the event row is written, so wait for it rather than race it.
+    await waitUntil(async () => (await list()).length > 0, 15_000, "session opened");
     const open = await list();
     expect(open).toHaveLength(1);
     expect(open[0]).toMatchObject({ service_name: "billing-api", status: "active" });
 
     await stored(await lifecycle("shutdown"));
-    await waitUntil(async () => (await list())[0]?.status === "ended", 5000, "session ended");
+    await waitUntil(async () => (await list())[0]?.status === "ended", 15_000, "session ended");
     expect((await list())[0]?.end_reason).toBe("shutdown");
   });
 
@@ -163,10 +165,14 @@ describe("hook persistence, lookup, replay and sessions", () => {
         payload: {},
       }),
     );
-    const { sessions } = (await (await h.request("/api/v1/sessions?status=active&limit=1000")).json()) as {
-      sessions: { id: string; instance_id: string }[];
-    };
-    const session = sessions.find((s) => s.instance_id === instance)!;
+    const active = async () =>
+      (
+        (await (await h.request("/api/v1/sessions?status=active&limit=1000")).json()) as {
+          sessions: { id: string; instance_id: string }[];
+        }
+      ).sessions.find((s) => s.instance_id === instance);
+    await waitUntil(async () => (await active()) !== undefined, 15_000, "session opened");
+    const session = (await active())!;
     const ended = await h.request(`/api/v1/sessions/${session.id}/end`, {
       method: "POST",
       json: { reason: "decommissioned" },
