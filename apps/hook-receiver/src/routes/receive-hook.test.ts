@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TOPICS } from "../../../../shared/bus/topics.ts";
-import { collect, type ReceiverHarness, sampleHook, startReceiver } from "../test-support.ts";
+import { collect, type ReceiverHarness, sampleHook, startReceiver, waitUntil } from "../test-support.ts";
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -27,7 +27,7 @@ describe("POST /api/v1/hooks/receive", () => {
     expect(body.event_id).toMatch(UUID_V7);
     expect(res.headers.get("x-request-id")).toBeTruthy();
 
-    await events.waitFor(1);
+    await waitUntil(() => events.messages.some((m) => JSON.parse(m.value).event_id === body.event_id));
     const message = events.messages.find((m) => JSON.parse(m.value).event_id === body.event_id);
     expect(message?.key).toBe("github:acme/first");
     const value = JSON.parse(message!.value);
@@ -143,6 +143,7 @@ describe("POST /api/v1/hooks/receive", () => {
     });
     expect(second.status).toBe(200);
     expect(await second.json()).toEqual({ event_id: firstBody.event_id, status: "duplicate" });
+    await waitUntil(() => events.values().some((v) => v.resource_id === key));
     await Bun.sleep(100);
     expect(events.values().filter((v) => v.resource_id === key)).toHaveLength(1);
   });
@@ -164,6 +165,7 @@ describe("POST /api/v1/hooks/receive", () => {
     }[];
     expect(responses.filter((r) => r.status === 202)).toHaveLength(1);
     expect(new Set(bodies.map((b) => b.event_id)).size).toBe(1);
+    await waitUntil(() => events.values().some((v) => v.resource_id === key));
     await Bun.sleep(150);
     expect(events.values().filter((v) => v.resource_id === key)).toHaveLength(1);
   });
@@ -178,7 +180,9 @@ describe("POST /api/v1/hooks/receive", () => {
       });
       ids.push(((await res.json()) as { event_id: string }).event_id);
     }
-    await Bun.sleep(100);
+    await waitUntil(
+      () => events.messages.filter((m) => m.key === `github:${resource}`).length === ids.length,
+    );
     const mine = events.messages.filter((m) => m.key === `github:${resource}`);
     expect(new Set(mine.map((m) => m.partition)).size).toBe(1);
     expect(mine.map((m) => JSON.parse(m.value).event_id)).toEqual(ids);

@@ -4,7 +4,7 @@ import { sign as signGithub } from "@octokit/webhooks-methods";
 import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { TOPICS } from "../../../../shared/bus/topics.ts";
-import { collect, type ReceiverHarness, SECRETS, startReceiver } from "../test-support.ts";
+import { collect, type ReceiverHarness, SECRETS, startReceiver, waitUntil } from "../test-support.ts";
 
 const post = (h: ReceiverHarness, provider: string, body: string, headers: Record<string, string>) =>
   h.service.app.request(`/api/v1/hooks/${provider}`, {
@@ -16,7 +16,10 @@ const post = (h: ReceiverHarness, provider: string, body: string, headers: Recor
 describe("POST /api/v1/hooks/{provider}", () => {
   let h: ReceiverHarness;
   let events: Awaited<ReturnType<typeof collect>>;
-  const eventFor = (eventId: string) => events.values().find((v) => v.event_id === eventId);
+  const eventFor = async (eventId: string) => {
+    await waitUntil(() => events.values().some((v) => v.event_id === eventId), 10_000, `event ${eventId}`);
+    return events.values().find((v) => v.event_id === eventId);
+  };
   beforeAll(async () => {
     h = await startReceiver();
     events = await collect(h.bus, TOPICS.events);
@@ -42,8 +45,7 @@ describe("POST /api/v1/hooks/{provider}", () => {
     });
     expect(res.status).toBe(202);
     const { event_id } = (await res.json()) as { event_id: string };
-    await events.waitFor(1);
-    expect(eventFor(event_id)).toMatchObject({
+    expect(await eventFor(event_id)).toMatchObject({
       source: "github",
       action: "pull_request.opened",
       resource: "pull_request",
@@ -89,6 +91,7 @@ describe("POST /api/v1/hooks/{provider}", () => {
     const again = await post(h, "github", githubBody, headers);
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ event_id: first.event_id, status: "duplicate" });
+    await waitUntil(() => events.values().some((v) => v.delivery_id === delivery));
     await Bun.sleep(80);
     expect(events.values().filter((v) => v.delivery_id === delivery)).toHaveLength(1);
   });
@@ -107,8 +110,7 @@ describe("POST /api/v1/hooks/{provider}", () => {
     const res = await post(h, "stripe", body, { "stripe-signature": header });
     expect(res.status).toBe(202);
     const { event_id } = (await res.json()) as { event_id: string };
-    await events.waitFor(1);
-    expect(eventFor(event_id)).toMatchObject({
+    expect(await eventFor(event_id)).toMatchObject({
       source: "stripe",
       action: "payment_intent.succeeded",
       resource: "payment_intent",
@@ -151,8 +153,7 @@ describe("POST /api/v1/hooks/{provider}", () => {
     });
     expect(res.status).toBe(202);
     const { event_id } = (await res.json()) as { event_id: string };
-    await events.waitFor(1);
-    expect(eventFor(event_id)).toMatchObject({
+    expect(await eventFor(event_id)).toMatchObject({
       action: "invoice.paid",
       resource: "invoice",
       resource_id: "inv_9",
@@ -175,8 +176,7 @@ describe("POST /api/v1/hooks/{provider}", () => {
     });
     expect(res.status).toBe(202);
     const { event_id } = (await res.json()) as { event_id: string };
-    await events.waitFor(1);
-    expect(eventFor(event_id)).toMatchObject({
+    expect(await eventFor(event_id)).toMatchObject({
       action: "orders/create",
       resource: "orders",
       resource_id: "acme.myshopify.com:820982911946154508",
