@@ -104,7 +104,9 @@ describe("postgres specifics", () => {
     );
     try {
       await Promise.all(instances.map((d) => d.migrate()));
-      const result = await instances[0]!.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+      const result = await instances[0]!.db.execute(
+        sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+      );
       expect(rowsOf<{ n: number }>(result)[0]?.n).toBeGreaterThanOrEqual(1);
     } finally {
       await Promise.all(instances.map((d) => d.close()));
@@ -130,7 +132,9 @@ describe("postgres specifics", () => {
   test("a statement over the statement timeout is cancelled by the server", async () => {
     const database = await createDatabase({ url: testDb.url, poolSize: 1, statementTimeoutMs: 100 });
     try {
-      const error = await database.run("sleep", (db) => db.execute(sql`select pg_sleep(1)`)).catch((e: Error) => e);
+      const error = await database
+        .run("sleep", (db) => db.execute(sql`select pg_sleep(1)`))
+        .catch((e: Error) => e);
       expect(String((error as Error).cause ?? error)).toMatch(/statement timeout/);
     } finally {
       await database.close();

@@ -1,0 +1,4 @@
+import { runServices } from "../../../shared/run.ts";
+import { workflowCoordinatorEntry } from "./entry.ts";
+
+await runServices([workflowCoordinatorEntry]);
