@@ -56,6 +56,7 @@ export const configSchema = z.object({
   HOOK_BATCH_LINGER_MS: z.coerce.number().min(0).max(1000).default(2),
   HOOK_BATCH_MAX_MESSAGES: z.coerce.number().int().min(1).max(10_000).default(500),
   HOOK_QUEUE_MAX: z.coerce.number().int().min(1).default(20_000),
+  HOOK_PERSISTER: bool(true),
   HOOK_KAFKA_TIMEOUT_MS: z.coerce.number().int().min(50).default(800),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -2,17 +2,20 @@ import type { Subprocess } from "bun";
 import { createTestDatabase, TEST_REDIS_URL, type TestDatabase } from "../../shared/testing/services.ts";
 import { freePort, startKafkaMockProcess, startProcess, stopProcess } from "./processes.ts";
 
-export type ServiceName = "hook-receiver" | "model-metrics" | "workflow-coordinator";
+export type ServiceName = "hook-receiver" | "model-metrics" | "workflow-coordinator" | "hook-persister";
 
 const SCRIPTS: Record<ServiceName, string> = {
   "hook-receiver": "apps/hook-receiver/src/main.ts",
   "model-metrics": "apps/model-metrics/src/main.ts",
   "workflow-coordinator": "apps/workflow-coordinator/src/main.ts",
+  // A receiver process that takes no traffic and only persists: intake and persistence on separate cores.
+  "hook-persister": "apps/hook-receiver/src/main.ts",
 };
 const PORT_VARS: Record<ServiceName, string> = {
   "hook-receiver": "HOOK_RECEIVER_PORT",
   "model-metrics": "MODEL_METRICS_PORT",
   "workflow-coordinator": "WORKFLOW_COORDINATOR_PORT",
+  "hook-persister": "HOOK_RECEIVER_PORT",
 };
 
 export interface Stack {
@@ -50,13 +53,19 @@ export async function startStack(services: ServiceName[], env: Record<string, st
     RATE_LIMIT_PER_KEY_RPS: "1000000",
     RATE_LIMIT_PER_IP_RPS: "1000000",
     ...(urls["model-metrics"] ? { MODEL_METRICS_URL: urls["model-metrics"] } : {}),
-    ...Object.fromEntries(services.map((s) => [PORT_VARS[s], String(ports[s])])),
+    ...(services.includes("hook-persister") ? { HOOK_PERSISTER: "false" } : {}),
     ...env,
   };
   const processes: Partial<Record<ServiceName, Subprocess>> = {};
   try {
     // Started one after another: they migrate the same database, and the later ones wait on its lock anyway.
-    for (const s of services) processes[s] = await startProcess(SCRIPTS[s], common, `${urls[s]}/ready`);
+    for (const s of services) {
+      const own = {
+        [PORT_VARS[s]]: String(ports[s]),
+        ...(s === "hook-persister" ? { HOOK_PERSISTER: "true" } : {}),
+      };
+      processes[s] = await startProcess(SCRIPTS[s], { ...common, ...own }, `${urls[s]}/ready`);
+    }
   } catch (err) {
     await Promise.all(Object.values(processes).map((p) => stopProcess(p)));
     await stopProcess(kafka.proc);

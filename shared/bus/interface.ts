@@ -34,6 +34,8 @@ export interface SubscribeOptions {
   handler: BatchHandler;
   /** Where a group with no committed offset starts. Default: earliest. */
   fromBeginning?: boolean;
+  /** Partitions whose batches may be handled at the same time; order within a partition is kept. Default 1. */
+  concurrency?: number;
 }
 
 export interface Subscription {

@@ -184,6 +184,7 @@ export class KafkaBus implements EventBus {
         eachBatchAutoResolve: false,
         // Any resolved offset is worth committing: commits follow every successful batch.
         autoCommitThreshold: 1,
+        partitionsConsumedConcurrently: options.concurrency ?? 1,
         eachBatch: (payload) => this.handleBatch(payload, options),
       });
     } catch (error) {

@@ -20,6 +20,7 @@ export const hookReceiverEntry: ServiceEntry = {
       },
       rateLimits: { perKeyRps: config.RATE_LIMIT_PER_KEY_RPS, perIpRps: config.RATE_LIMIT_PER_IP_RPS },
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      persist: config.HOOK_PERSISTER,
       publisher: {
         kafkaTimeoutMs: config.HOOK_KAFKA_TIMEOUT_MS,
         batch: {

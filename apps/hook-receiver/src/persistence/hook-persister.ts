@@ -50,6 +50,8 @@ export class HookPersister {
     this.subscription = await this.bus.subscribe({
       groupId: PERSISTER_GROUP,
       topics: [TOPICS.events],
+      // One insert per partition at a time: the three partitions' inserts overlap in Postgres.
+      concurrency: 3,
       handler: (batch) => this.handle(batch),
     });
   }
