@@ -7,7 +7,9 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import CircuitBreaker from "opossum";
 import postgres from "postgres";
+import { DependencyUnavailableError } from "../shared/errors.ts";
 import { counter, gauge, histogram, LATENCY_BUCKETS, type Registry } from "../shared/metrics.ts";
 import * as schema from "./schema/index.ts";
 
@@ -26,6 +28,8 @@ export interface DatabaseOptions {
   dataDir?: string;
   poolSize?: number;
   statementTimeoutMs?: number;
+  /** Operations allowed to wait for a connection beyond the pool size; past it they fail fast. */
+  maxWaiting?: number;
   registry?: Registry;
 }
 
@@ -90,12 +94,100 @@ function poolMetrics(registry: Registry | undefined, kind: string, poolSize: num
   };
 }
 
-function instrumented(db: Db, metrics: PoolMetrics): Pick<Database, "run" | "transaction"> {
+/*
+ * Counted against the circuit: connection failures, statement timeouts and server resource errors.
+ * Constraint violations and other answers about the data are the caller's business, not an outage.
+ */
+function isInfrastructureError(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== "string") continue;
+    return !/^[0-9A-Z]{5}$/.test(code) || /^(08|53|57|58|XX)/.test(code);
+  }
+  return false;
+}
+
+interface Guard {
+  fire<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Fails fast instead of queueing without bound: past `maxWaiting` waiting operations, or while the
+ * circuit is open after repeated infrastructure failures, an operation is refused at once with a
+ * DependencyUnavailableError, which the services answer with 503 and Retry-After.
+ */
+function databaseGuard(
+  kind: string,
+  poolSize: number,
+  maxWaiting: number,
+  registry: Registry | undefined,
+): Guard {
+  const breaker = new CircuitBreaker((fn: () => Promise<unknown>) => fn(), {
+    timeout: false,
+    errorThresholdPercentage: 50,
+    volumeThreshold: 10,
+    resetTimeout: 2000,
+    rollingCountTimeout: 10_000,
+    rollingCountBuckets: 10,
+    errorFilter: (err: unknown) => !isInfrastructureError(err),
+  });
+  const rejected = registry
+    ? counter(registry, {
+        name: "db_rejected_total",
+        help: "Database operations refused without being tried, by reason",
+        labelNames: ["db", "reason"],
+      })
+    : undefined;
+  if (registry) {
+    const state = gauge(registry, {
+      name: "db_circuit_state",
+      help: "Database circuit breaker: 0 closed, 1 half-open, 2 open",
+      labelNames: ["db"],
+    });
+    state.set({ db: kind }, 0);
+    breaker.on("open", () => state.set({ db: kind }, 2));
+    breaker.on("halfOpen", () => state.set({ db: kind }, 1));
+    breaker.on("close", () => state.set({ db: kind }, 0));
+  }
+  let active = 0;
+  return {
+    async fire<T>(fn: () => Promise<T>): Promise<T> {
+      if (active >= poolSize + maxWaiting) {
+        rejected?.inc({ db: kind, reason: "pool_exhausted" });
+        throw new DependencyUnavailableError(
+          "database",
+          `database busy: ${active} operations already waiting or running`,
+        );
+      }
+      active++;
+      try {
+        return (await breaker.fire(fn)) as T;
+      } catch (err) {
+        if ((err as { code?: string }).code === "EOPENBREAKER") {
+          rejected?.inc({ db: kind, reason: "circuit_open" });
+          throw new DependencyUnavailableError(
+            "database",
+            "database unavailable: circuit open after repeated failures",
+            2,
+            {
+              cause: err,
+            },
+          );
+        }
+        throw err;
+      } finally {
+        active--;
+      }
+    },
+  };
+}
+
+function instrumented(db: Db, metrics: PoolMetrics, guard: Guard): Pick<Database, "run" | "transaction"> {
   const timed = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     const start = performance.now();
     metrics.begin();
     try {
-      const result = await fn();
+      const result = await guard.fire(fn);
       metrics.end(operation, start, "ok");
       return result;
     } catch (err) {
@@ -129,10 +221,11 @@ async function createPostgres(url: string, options: DatabaseOptions): Promise<Da
   });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   const metrics = poolMetrics(options.registry, "postgres", poolSize);
+  const guard = databaseGuard("postgres", poolSize, options.maxWaiting ?? 1000, options.registry);
   return {
     kind: "postgres",
     db,
-    ...instrumented(db, metrics),
+    ...instrumented(db, metrics, guard),
     async migrate() {
       // A one-connection client, so the advisory lock and the migration share one session.
       const session = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
@@ -158,11 +251,12 @@ async function createPglite(dataDir: string, options: DatabaseOptions): Promise<
   await client.waitReady;
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   const metrics = poolMetrics(options.registry, "pglite", 1);
+  const guard = databaseGuard("pglite", 1, options.maxWaiting ?? 1000, options.registry);
   let closed = false;
   return {
     kind: "pglite",
     db,
-    ...instrumented(db, metrics),
+    ...instrumented(db, metrics, guard),
     // PGlite is one connection owned by this process, so there is no other migrator to lock out.
     async migrate() {
       await migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS_FOLDER });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
+import { DependencyUnavailableError } from "../shared/errors.ts";
 import { createRegistry } from "../shared/metrics.ts";
 import { createTestDatabase, type TestDatabase } from "../shared/testing/services.ts";
 import { TcpProxy } from "../shared/testing/tcp-proxy.ts";
@@ -158,6 +159,72 @@ describe("postgres specifics", () => {
     } finally {
       await database.close();
       proxy.stop();
+    }
+  });
+});
+
+describe("the database guard", () => {
+  test("after repeated connection failures the circuit opens, refuses at once, and closes when Postgres is back", async () => {
+    const target = new URL(testDb.url);
+    const proxy = await TcpProxy.start(target.hostname, Number(target.port || 5432));
+    const url = new URL(testDb.url);
+    url.host = `127.0.0.1:${proxy.port}`;
+    const registry = createRegistry({ defaultMetrics: false });
+    const database = await createDatabase({ url: url.toString(), poolSize: 2, registry });
+    try {
+      await database.check();
+      proxy.down();
+      // Requests pile up during an outage; a dozen at once is enough failures for the circuit to judge.
+      await Promise.allSettled(
+        Array.from({ length: 12 }, () => database.run("ping", (db) => db.execute(sql`select 1`))),
+      );
+      const started = performance.now();
+      const refused = await database.run("ping", (db) => db.execute(sql`select 1`)).catch((e: Error) => e);
+      expect(refused).toBeInstanceOf(DependencyUnavailableError);
+      expect(performance.now() - started).toBeLessThan(50);
+      expect(await registry.metrics()).toMatch(/db_circuit_state\{db="postgres"\} 2/);
+
+      proxy.up();
+      await Bun.sleep(2200);
+      await database.run("ping", (db) => db.execute(sql`select 1`));
+      expect(await registry.metrics()).toMatch(/db_circuit_state\{db="postgres"\} 0/);
+    } finally {
+      await database.close();
+      proxy.stop();
+    }
+  });
+
+  test("past the waiting bound operations are refused at once instead of queueing", async () => {
+    const registry = createRegistry({ defaultMetrics: false });
+    const database = await createDatabase({ url: testDb.url, poolSize: 1, maxWaiting: 2, registry });
+    try {
+      const results = await Promise.allSettled(
+        Array.from({ length: 5 }, () => database.run("sleep", (db) => db.execute(sql`select pg_sleep(0.2)`))),
+      );
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(3);
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+      expect(refused).toHaveLength(2);
+      expect(refused.every((r) => r.reason instanceof DependencyUnavailableError)).toBe(true);
+      expect(await registry.metrics()).toMatch(
+        /db_rejected_total\{db="postgres",reason="pool_exhausted"\} 2/,
+      );
+    } finally {
+      await database.close();
+    }
+  });
+
+  test("constraint violations do not open the circuit", async () => {
+    const database = await createDatabase({ url: testDb.url, poolSize: 2 });
+    try {
+      await database.migrate();
+      const id = Bun.randomUUIDv7();
+      await database.run("insert", (db) => db.insert(hookEvents).values(event(id)));
+      for (let i = 0; i < 15; i++) {
+        await database.run("insert", (db) => db.insert(hookEvents).values(event(id))).catch(() => {});
+      }
+      await database.run("ping", (db) => db.execute(sql`select 1`));
+    } finally {
+      await database.close();
     }
   });
 });

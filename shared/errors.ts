@@ -67,3 +67,27 @@ export function errorBody(
       : { code, message, request_id: requestId },
   };
 }
+
+/**
+ * A dependency refused work to protect itself (an open circuit, an exhausted pool). Services answer it
+ * with 503 and Retry-After instead of letting requests queue until they time out.
+ */
+export class DependencyUnavailableError extends Error {
+  override name = "DependencyUnavailableError";
+  constructor(
+    readonly dependency: string,
+    message: string,
+    readonly retryAfterSeconds = 2,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The DependencyUnavailableError behind an error, if any (it may arrive wrapped as a cause). */
+export function unavailableCause(err: unknown): DependencyUnavailableError | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof DependencyUnavailableError) return e;
+  }
+  return undefined;
+}

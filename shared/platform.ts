@@ -30,6 +30,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     dataDir: config.DATA_DIR,
     poolSize: config.DB_POOL_SIZE,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    maxWaiting: config.DB_MAX_WAITING,
     registry,
   });
   await database.migrate();

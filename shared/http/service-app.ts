@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ApiError, type ErrorCode, errorBody } from "../errors.ts";
+import { ApiError, type ErrorCode, errorBody, unavailableCause } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { counter, histogram, LATENCY_BUCKETS, type Registry } from "../metrics.ts";
 import { type AppEnv, requestLog } from "./context.ts";
@@ -92,6 +92,11 @@ export function createServiceApp(options: ServiceAppOptions): Hono<AppEnv> {
         errorBody(STATUS_CODES[status] ?? "BAD_REQUEST", err.message || "request failed", id),
         status,
       );
+    }
+    const unavailable = unavailableCause(err);
+    if (unavailable) {
+      c.header("Retry-After", String(unavailable.retryAfterSeconds));
+      return c.json(errorBody("SERVICE_UNAVAILABLE", unavailable.message, id), 503);
     }
     (c.var.rootLogger ? requestLog(c) : logger).error({ err }, "unhandled error");
     return c.json(errorBody("INTERNAL", "internal server error", id), 500);
