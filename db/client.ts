@@ -30,6 +30,8 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
   /** Operations allowed to wait for a connection beyond the pool size; past it they fail fast. */
   maxWaiting?: number;
+  /** Longest an operation waits for a connection before it fails. */
+  acquireTimeoutMs?: number;
   registry?: Registry;
 }
 
@@ -98,11 +100,29 @@ function poolMetrics(registry: Registry | undefined, kind: string, poolSize: num
  * Counted against the circuit: connection failures, statement timeouts and server resource errors.
  * Constraint violations and other answers about the data are the caller's business, not an outage.
  */
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "EACQUIRETIMEOUT",
+]);
+
 function isInfrastructureError(err: unknown): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code !== "string") continue;
-    return !/^[0-9A-Z]{5}$/.test(code) || /^(08|53|57|58|XX)/.test(code);
+    if (NETWORK_CODES.has(code)) return true;
+    // SQLSTATE classes: connection exception, insufficient resources, operator intervention
+    // (statement timeouts, shutdowns), system error, internal error.
+    if (/^[0-9A-Z]{5}$/.test(code)) return /^(08|53|57|58|XX)/.test(code);
   }
   return false;
 }
@@ -111,15 +131,21 @@ interface Guard {
   fire<T>(fn: () => Promise<T>): Promise<T>;
 }
 
+class AcquireTimeoutError extends Error {
+  override name = "AcquireTimeoutError";
+  readonly code = "EACQUIRETIMEOUT";
+}
+
 /**
- * Fails fast instead of queueing without bound: past `maxWaiting` waiting operations, or while the
- * circuit is open after repeated infrastructure failures, an operation is refused at once with a
- * DependencyUnavailableError, which the services answer with 503 and Retry-After.
+ * Fails fast instead of queueing without bound. Operations take one of `poolSize` permits (so
+ * postgres.js never queues); one that waits longer than `acquireTimeoutMs`, or arrives when
+ * `maxWaiting` already wait, is refused. Connection failures, statement timeouts and slow acquires
+ * open a circuit that refuses everything until a trial succeeds. Every refusal and infrastructure
+ * failure surfaces as DependencyUnavailableError, which the services answer with 503 + Retry-After.
  */
 function databaseGuard(
   kind: string,
-  poolSize: number,
-  maxWaiting: number,
+  limits: { poolSize: number; maxWaiting: number; acquireTimeoutMs: number },
   registry: Registry | undefined,
 ): Guard {
   const breaker = new CircuitBreaker((fn: () => Promise<unknown>) => fn(), {
@@ -127,8 +153,8 @@ function databaseGuard(
     errorThresholdPercentage: 50,
     volumeThreshold: 10,
     resetTimeout: 2000,
-    rollingCountTimeout: 10_000,
-    rollingCountBuckets: 10,
+    rollingCountTimeout: 5000,
+    rollingCountBuckets: 5,
     errorFilter: (err: unknown) => !isInfrastructureError(err),
   });
   const rejected = registry
@@ -149,19 +175,53 @@ function databaseGuard(
     breaker.on("halfOpen", () => state.set({ db: kind }, 1));
     breaker.on("close", () => state.set({ db: kind }, 0));
   }
-  let active = 0;
+
+  let permits = limits.poolSize;
+  const waiters: (() => void)[] = [];
+  const acquire = (): Promise<void> | undefined => {
+    if (permits > 0) {
+      permits--;
+      return undefined;
+    }
+    return new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const at = waiters.indexOf(grant);
+        if (at >= 0) waiters.splice(at, 1);
+        reject(new AcquireTimeoutError(`no database connection free within ${limits.acquireTimeoutMs} ms`));
+      }, limits.acquireTimeoutMs);
+      waiters.push(grant);
+    });
+  };
+  const release = () => {
+    const next = waiters.shift();
+    if (next) next();
+    else permits++;
+  };
+  const guarded = async (fn: () => Promise<unknown>) => {
+    const wait = acquire();
+    if (wait) await wait;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  };
+
   return {
     async fire<T>(fn: () => Promise<T>): Promise<T> {
-      if (active >= poolSize + maxWaiting) {
+      if (permits === 0 && waiters.length >= limits.maxWaiting) {
         rejected?.inc({ db: kind, reason: "pool_exhausted" });
         throw new DependencyUnavailableError(
           "database",
-          `database busy: ${active} operations already waiting or running`,
+          `database busy: ${waiters.length} operations already waiting`,
         );
       }
-      active++;
       try {
-        return (await breaker.fire(fn)) as T;
+        return (await breaker.fire(() => guarded(fn))) as T;
       } catch (err) {
         if ((err as { code?: string }).code === "EOPENBREAKER") {
           rejected?.inc({ db: kind, reason: "circuit_open" });
@@ -174,9 +234,18 @@ function databaseGuard(
             },
           );
         }
+        if (err instanceof AcquireTimeoutError) rejected?.inc({ db: kind, reason: "acquire_timeout" });
+        if (isInfrastructureError(err)) {
+          throw new DependencyUnavailableError(
+            "database",
+            `database unavailable: ${(err as Error).message}`,
+            2,
+            {
+              cause: err,
+            },
+          );
+        }
         throw err;
-      } finally {
-        active--;
       }
     },
   };
@@ -221,7 +290,11 @@ async function createPostgres(url: string, options: DatabaseOptions): Promise<Da
   });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   const metrics = poolMetrics(options.registry, "postgres", poolSize);
-  const guard = databaseGuard("postgres", poolSize, options.maxWaiting ?? 1000, options.registry);
+  const guard = databaseGuard(
+    "postgres",
+    { poolSize, maxWaiting: options.maxWaiting ?? 1000, acquireTimeoutMs: options.acquireTimeoutMs ?? 5000 },
+    options.registry,
+  );
   return {
     kind: "postgres",
     db,
@@ -251,7 +324,15 @@ async function createPglite(dataDir: string, options: DatabaseOptions): Promise<
   await client.waitReady;
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   const metrics = poolMetrics(options.registry, "pglite", 1);
-  const guard = databaseGuard("pglite", 1, options.maxWaiting ?? 1000, options.registry);
+  const guard = databaseGuard(
+    "pglite",
+    {
+      poolSize: 1,
+      maxWaiting: options.maxWaiting ?? 1000,
+      acquireTimeoutMs: options.acquireTimeoutMs ?? 5000,
+    },
+    options.registry,
+  );
   let closed = false;
   return {
     kind: "pglite",

@@ -136,7 +136,11 @@ describe("postgres specifics", () => {
       const error = await database
         .run("sleep", (db) => db.execute(sql`select pg_sleep(1)`))
         .catch((e: Error) => e);
-      expect(String((error as Error).cause ?? error)).toMatch(/statement timeout/);
+      // A statement timeout is an infrastructure failure: answered as the database being unavailable.
+      expect(error).toBeInstanceOf(DependencyUnavailableError);
+      const chain: string[] = [];
+      for (let e: unknown = error; e instanceof Error; e = e.cause) chain.push(e.message);
+      expect(chain.join(" | ")).toMatch(/statement timeout/);
     } finally {
       await database.close();
     }
@@ -191,6 +195,20 @@ describe("the database guard", () => {
     } finally {
       await database.close();
       proxy.stop();
+    }
+  });
+
+  test("an operation that cannot get a connection in time fails instead of waiting on", async () => {
+    const database = await createDatabase({ url: testDb.url, poolSize: 1, acquireTimeoutMs: 100 });
+    try {
+      const slow = database.run("sleep", (db) => db.execute(sql`select pg_sleep(0.5)`));
+      const started = performance.now();
+      const starved = await database.run("ping", (db) => db.execute(sql`select 1`)).catch((e: Error) => e);
+      expect(starved).toBeInstanceOf(DependencyUnavailableError);
+      expect(performance.now() - started).toBeLessThan(400);
+      await slow;
+    } finally {
+      await database.close();
     }
   });
 

@@ -13,7 +13,13 @@ import { type ScenarioResult, saveResult } from "./lib/result.ts";
 import { type Scenario, scenario, scenarioFile } from "./lib/scenarios.ts";
 import { runBatch } from "./scenarios/batch.ts";
 import { runLoad } from "./scenarios/load.ts";
-import { runFlood, runMemoryPressure, runSaturation, runStorm } from "./scenarios/stress.ts";
+import {
+  runConnectionExhaustion,
+  runFlood,
+  runMemoryPressure,
+  runSaturation,
+  runStorm,
+} from "./scenarios/stress.ts";
 import { runWorkflows } from "./scenarios/workflow.ts";
 
 const scale = Number(process.env.PERF_SCALE ?? 0.25);
@@ -24,6 +30,7 @@ const STRESS: Record<string, (s: Scenario) => Promise<ScenarioResult>> = {
   "stress-workflow-storm": (s) => runStorm(s, { seconds: stressSeconds }),
   "stress-kafka-saturation": (s) => runSaturation(s, { seconds: stressSeconds }),
   "stress-memory-pressure": (s) => runMemoryPressure(s, { seconds: stressSeconds }),
+  "stress-connection-exhaustion": (s) => runConnectionExhaustion(s, { seconds: stressSeconds }),
 };
 
 async function run(s: Scenario): Promise<ScenarioResult | undefined> {

@@ -29,6 +29,7 @@ export const configSchema = z.object({
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(5000),
   DB_MAX_WAITING: z.coerce.number().int().min(0).default(1000),
+  DB_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
   KAFKA_BROKERS: list,
   KAFKA_IDEMPOTENT: bool(true),
   KAFKA_TOPIC_PREFIX: z.string().default(""),

@@ -31,6 +31,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     poolSize: config.DB_POOL_SIZE,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     maxWaiting: config.DB_MAX_WAITING,
+    acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
     registry,
   });
   await database.migrate();

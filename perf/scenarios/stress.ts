@@ -328,3 +328,136 @@ export async function runMemoryPressure(s: Scenario, options: StressOptions): Pr
     } catch {}
   }
 }
+
+async function metricValue(base: string, pattern: RegExp): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split("\n")) if (pattern.test(line)) total += Number(line.split(" ").pop());
+  return total;
+}
+
+/**
+ * Database connection exhaustion: the coordinator with a small pool while another session holds an
+ * exclusive lock on workflow_runs (the document's "long-running queries"), under 500 list requests a
+ * second. The guard must open its circuit and answer 503 + Retry-After at once; the pool must recover
+ * once the lock is gone and the load drops.
+ */
+export async function runConnectionExhaustion(s: Scenario, options: StressOptions): Promise<ScenarioResult> {
+  const stack = await startStack(["workflow-coordinator"], {
+    DB_POOL_SIZE: "4",
+    DB_STATEMENT_TIMEOUT_MS: "1000",
+    DB_MAX_WAITING: "50",
+    DB_ACQUIRE_TIMEOUT_MS: "1000",
+  });
+  const base = stack.urls["workflow-coordinator"]!;
+  const headers = { "content-type": "application/json", "x-api-key": stack.apiKey };
+  const list = () => new Request(`${base}/api/v1/workflows?limit=20`, { headers });
+  const phase = Math.max(5, Math.round(options.seconds / 3));
+  let shedWithoutRetryAfter = 0;
+  const inspect = (res: Response) => {
+    if (res.status === 503 && !res.headers.get("retry-after")) shedWithoutRetryAfter++;
+  };
+  const sql = (await import("postgres")).default(stack.db.url, { max: 1, onnotice: () => {} });
+  try {
+    await startRound(base, headers, 20);
+    const before = await runStep({ rate: 100, durationS: 3, makeRequest: list, onResponse: inspect });
+
+    let healthFailures = 0;
+    const health = setInterval(() => {
+      fetch(`${base}/health`).then(
+        (r) => {
+          if (!r.ok) healthFailures++;
+        },
+        () => healthFailures++,
+      );
+    }, 200);
+    const lock = sql.begin(async (tx) => {
+      await tx`lock table workflow_runs in access exclusive mode`;
+      await Bun.sleep(phase * 1000);
+    });
+    const during = await runStep({
+      rate: 500,
+      durationS: phase,
+      timeoutMs: 5000,
+      makeRequest: list,
+      onResponse: inspect,
+    });
+    await lock;
+    clearInterval(health);
+    const opened = (await metricValue(base, /^db_rejected_total\{.*reason="circuit_open"/)) > 0;
+    const refused = await metricValue(base, /^db_rejected_total\{/);
+
+    await Bun.sleep(2500);
+    const after = await runStep({ rate: 100, durationS: phase, makeRequest: list, onResponse: inspect });
+    const inUse = await metricValue(base, /^db_pool_connections\{.*state="in_use"/);
+    const waiting = await metricValue(base, /^db_pool_connections\{.*state="waiting"/);
+    const duringOther = Object.entries(during.statuses)
+      .filter(([status]) => status !== "200" && status !== "503")
+      .reduce((n, [, count]) => n + count, 0);
+    const afterErrors = (after.errors + after.dropped) / Math.max(1, after.sent);
+    const rows: ResultRow[] = [
+      { metric: "Before: P95 (ms) / errors", ours: `${round(before.p95)} / ${before.errors}` },
+      {
+        metric: "During: answered 200 / 503",
+        ours: `${during.statuses[200] ?? 0} / ${during.statuses[503] ?? 0}`,
+      },
+      {
+        metric: "During: P95 (ms)",
+        ours: round(during.p95),
+        threshold: "< 1000 (fails fast)",
+        pass: during.p95 < 1000,
+      },
+      {
+        metric: "During: timeouts or other errors",
+        ours: duringOther,
+        threshold: "0",
+        pass: duringOther === 0,
+      },
+      {
+        metric: "Circuit breaker opened",
+        ours: opened ? `yes (${refused} refused)` : "no",
+        threshold: "yes",
+        pass: opened,
+      },
+      {
+        metric: "503 without Retry-After",
+        ours: shedWithoutRetryAfter,
+        threshold: "0",
+        pass: shedWithoutRetryAfter === 0,
+      },
+      {
+        metric: "Health failures during exhaustion",
+        ours: healthFailures,
+        threshold: "0",
+        pass: healthFailures === 0,
+      },
+      {
+        metric: "After: error rate",
+        ours: percent(afterErrors),
+        threshold: "< 1%",
+        pass: afterErrors < 0.01,
+      },
+      {
+        metric: "After: pool in use / waiting",
+        ours: `${inUse} / ${waiting}`,
+        threshold: "waiting 0",
+        pass: waiting === 0,
+      },
+    ];
+    return {
+      name: s.name,
+      service: "workflow-coordinator",
+      kind: s.kind,
+      startedAt: new Date().toISOString(),
+      conditions: `pool of 4, statement timeout 1 s, waiting bound 50, acquire timeout 1 s; an exclusive lock on workflow_runs for ${phase} s under 500 list requests/s, then 100/s for ${phase} s; ${scaleNote(s, 3 + phase * 2)}`,
+      rows,
+      steps: [before, during, after],
+      reconciled: null,
+      passed: rows.every((r) => r.pass !== false),
+      notes: [],
+    };
+  } finally {
+    await sql.end();
+    await stack.stop();
+  }
+}
