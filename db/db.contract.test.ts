@@ -174,7 +174,13 @@ describe("the database guard", () => {
     const url = new URL(testDb.url);
     url.host = `127.0.0.1:${proxy.port}`;
     const registry = createRegistry({ defaultMetrics: false });
-    const database = await createDatabase({ url: url.toString(), poolSize: 2, registry });
+    // A short acquire timeout: queued operations fail fast too, as they would under a real outage.
+    const database = await createDatabase({
+      url: url.toString(),
+      poolSize: 2,
+      registry,
+      acquireTimeoutMs: 300,
+    });
     try {
       await database.check();
       proxy.down();
@@ -185,12 +191,24 @@ describe("the database guard", () => {
       const started = performance.now();
       const refused = await database.run("ping", (db) => db.execute(sql`select 1`)).catch((e: Error) => e);
       expect(refused).toBeInstanceOf(DependencyUnavailableError);
+      expect((refused as Error).message).toContain("circuit open");
       expect(performance.now() - started).toBeLessThan(50);
       expect(await registry.metrics()).toMatch(/db_circuit_state\{db="postgres"\} 2/);
 
       proxy.up();
-      await Bun.sleep(2200);
-      await database.run("ping", (db) => db.execute(sql`select 1`));
+      // The driver backs off between reconnects, so recovery is awaited rather than timed.
+      const deadline = Date.now() + 20_000;
+      let recovered = false;
+      while (!recovered && Date.now() < deadline) {
+        recovered = await database
+          .run("ping", (db) => db.execute(sql`select 1`))
+          .then(
+            () => true,
+            () => false,
+          );
+        if (!recovered) await Bun.sleep(250);
+      }
+      expect(recovered).toBe(true);
       expect(await registry.metrics()).toMatch(/db_circuit_state\{db="postgres"\} 0/);
     } finally {
       await database.close();
