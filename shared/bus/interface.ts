@@ -36,6 +36,12 @@ export interface SubscribeOptions {
   fromBeginning?: boolean;
   /** Partitions whose batches may be handled at the same time; order within a partition is kept. Default 1. */
   concurrency?: number;
+  /**
+   * Let batches fill: the broker answers a fetch once it has this many bytes or `maxBatchWaitMs` passed.
+   * A throughput consumer trades that wait for far fewer, larger batches. Default: answer at once.
+   */
+  minBatchBytes?: number;
+  maxBatchWaitMs?: number;
 }
 
 export interface Subscription {

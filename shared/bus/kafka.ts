@@ -167,7 +167,8 @@ export class KafkaBus implements EventBus {
       groupId: this.wire(options.groupId),
       sessionTimeout: this.sessionTimeoutMs,
       heartbeatInterval: this.heartbeatIntervalMs,
-      maxWaitTimeInMs: this.maxWaitTimeMs,
+      maxWaitTimeInMs: options.maxBatchWaitMs ?? this.maxWaitTimeMs,
+      minBytes: options.minBatchBytes ?? 1,
       allowAutoTopicCreation: false,
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {

@@ -81,7 +81,8 @@ export class RateLimiter {
         continue;
       }
       const pending = window.pending;
-      if (pending === 0 && window.second !== current) continue;
+      // Only windows with new local counts are sent: each send also brings back the shared total.
+      if (pending === 0) continue;
       window.pending = 0;
       flushes.push(
         this.cache.increment(window.key, 2000, pending).then(

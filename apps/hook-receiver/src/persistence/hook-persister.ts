@@ -50,8 +50,11 @@ export class HookPersister {
     this.subscription = await this.bus.subscribe({
       groupId: PERSISTER_GROUP,
       topics: [TOPICS.events],
-      // One insert per partition at a time: the three partitions' inserts overlap in Postgres.
+      // One insert per partition at a time: the three partitions' inserts overlap in Postgres. Fetches
+      // wait up to 200 ms for 256 KiB, so a busy topic is written in hundreds of rows per statement.
       concurrency: 3,
+      minBatchBytes: 256 * 1024,
+      maxBatchWaitMs: 200,
       handler: (batch) => this.handle(batch),
     });
   }
@@ -97,10 +100,11 @@ export class HookPersister {
   ): Promise<void> {
     for (let i = parsed.length - 1; i >= 0; i--) {
       const item = parsed[i]!;
+      const id = `${item.message.topic}/${item.message.partition}/${item.message.offset}`;
       try {
         await this.events.insertMany([item.message.value]);
+        this.failures.delete(id);
       } catch (err) {
-        const id = `${item.message.topic}/${item.message.partition}/${item.message.offset}`;
         const attempts = (this.failures.get(id) ?? 0) + 1;
         if (attempts < this.maxAttempts) {
           this.failures.set(id, attempts);

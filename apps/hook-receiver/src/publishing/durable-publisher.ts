@@ -33,6 +33,8 @@ export const DEFAULT_PUBLISHER_OPTIONS: DurablePublisherOptions = {
 };
 
 type Route = "kafka" | "outbox";
+/** `draining`: the outbox is empty again; new events wait in the Kafka batcher until its last rows are relayed. */
+type Mode = Route | "draining";
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: Timer | undefined;
@@ -51,9 +53,7 @@ export class DurablePublisher {
   private readonly breaker: CircuitBreaker<[string, OutgoingMessage[]], void>;
   private readonly kafkaBatcher: PublishBatcher;
   private readonly outboxBatcher: PublishBatcher;
-  private mode: Route = "kafka";
-  private outboxInsertsStarted = 0;
-  private outboxInsertsInFlight = 0;
+  private mode: Mode = "kafka";
   private outboxDepth = 0;
   private relayTimer: Timer | undefined;
   private relaying: Promise<void> | undefined;
@@ -136,7 +136,7 @@ export class DurablePublisher {
     this.breaker.on("close", () => circuit.set(0));
   }
 
-  get route(): Route {
+  get route(): Mode {
     return this.mode;
   }
 
@@ -153,7 +153,7 @@ export class DurablePublisher {
   /** Resolves once the message is durable, on Kafka or in the outbox; rejects with NotDurableError otherwise. */
   async publish(topic: string, message: OutgoingMessage): Promise<Route> {
     const start = performance.now();
-    if (this.mode === "kafka" && !this.breaker.opened) {
+    if (this.mode !== "outbox" && !this.breaker.opened) {
       try {
         await this.kafkaBatcher.enqueue(topic, message);
         this.metrics.publishDuration.observe(
@@ -202,9 +202,7 @@ export class DurablePublisher {
   }
 
   private async insertOutbox(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    this.outboxInsertsStarted++;
-    this.outboxInsertsInFlight++;
-    try {
+    {
       const rows: Omit<OutboxRow, "id">[] = messages.map((m) => ({
         eventId: m.headers?.event_id ?? crypto.randomUUID(),
         topic,
@@ -213,33 +211,51 @@ export class DurablePublisher {
       }));
       await withTimeout(this.outbox.insert(rows), this.options.outboxTimeoutMs, "outbox insert");
       this.outboxDepth += rows.length;
-    } finally {
-      this.outboxInsertsInFlight--;
+      // Rows may land after a drain flipped back to Kafka; the relay must come back for them.
+      if (this.mode === "kafka") this.enterOutboxMode();
     }
   }
 
   private async relayOnce(): Promise<void> {
     if (this.stopped) return;
-    const startedBefore = this.outboxInsertsStarted;
     try {
-      let relayed: number | null;
-      do {
-        relayed = await this.outbox.relayBatch(this.options.relayBatchSize, (rows) => this.sendRows(rows));
-        if (relayed) {
-          this.metrics.relayed.inc(relayed);
-          this.outboxDepth = Math.max(0, this.outboxDepth - relayed);
+      if ((await this.relayAll()) !== 0 || this.stopped) return;
+      // The outbox looked empty: hold new events in the Kafka batcher, let the outbox batcher's last
+      // inserts land and relay them, and only then let Kafka traffic flow, so nothing overtakes them.
+      this.mode = "draining";
+      this.kafkaBatcher.pause();
+      try {
+        await withTimeout(this.outboxBatcher.drain(), 5000, "draining the outbox batcher");
+        if ((await this.relayAll()) !== 0) {
+          this.mode = "outbox";
+          return;
         }
-      } while (relayed && !this.stopped);
-      if (relayed === 0 && this.outboxInsertsInFlight === 0 && this.outboxInsertsStarted === startedBefore) {
         this.outboxDepth = 0;
         this.mode = "kafka";
         if (this.relayTimer) clearInterval(this.relayTimer);
         this.relayTimer = undefined;
         this.logger.info("outbox drained: publishing to kafka directly");
+      } finally {
+        if (this.mode !== "kafka") this.mode = "outbox";
+        this.kafkaBatcher.resume();
       }
     } catch (err) {
+      this.mode = "outbox";
       this.logger.debug({ err }, "outbox relay attempt failed");
     }
+  }
+
+  /** Relays until the outbox is empty; 0 when it is, null when another instance holds the relay. */
+  private async relayAll(): Promise<number | null> {
+    let relayed: number | null;
+    do {
+      relayed = await this.outbox.relayBatch(this.options.relayBatchSize, (rows) => this.sendRows(rows));
+      if (relayed) {
+        this.metrics.relayed.inc(relayed);
+        this.outboxDepth = Math.max(0, this.outboxDepth - relayed);
+      }
+    } while (relayed && !this.stopped);
+    return relayed;
   }
 
   private async sendRows(rows: OutboxRow[]): Promise<void> {

@@ -91,9 +91,13 @@ describe("the receiver through a Kafka outage (librdkafka mock cluster)", () => 
     expect(metrics).toMatch(/hook_publish_route 1/);
 
     mock.allUp();
+    // Traffic keeps flowing while the outbox drains: the switch back to Kafka must happen under load,
+    // and nothing sent meanwhile may overtake what is still in the outbox.
+    const upAt = Date.now();
+    while (h.service.publisher.route !== "kafka" && Date.now() - upAt < 30_000) await sendRound();
+    expect(h.service.publisher.route).toBe("kafka");
     for (let i = 0; i < 5; i++) await sendRound();
     const total = [...accepted.values()].reduce((n, ids) => n + ids.length, 0);
-    await waitUntil(() => h.service.publisher.route === "kafka", 30_000, "outbox drained");
 
     const arrived = () => new Set(events.values().map((v) => v.event_id as string));
     await waitUntil(

@@ -5,9 +5,9 @@ export class QueueFullError extends Error {
 }
 
 export interface BatcherOptions {
-  /** Flush when a batch holds this many messages. */
+  /** Most messages in one send. */
   maxBatchCount: number;
-  /** Flush when a batch holds this many bytes of keys and values. */
+  /** Most key and value bytes in one send. */
   maxBatchBytes: number;
   /** Longest a message waits for company before its batch is sent. */
   lingerMs: number;
@@ -17,26 +17,33 @@ export interface BatcherOptions {
 
 interface Pending {
   message: OutgoingMessage;
+  bytes: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
-interface Batch {
-  items: Pending[];
+interface TopicQueue {
+  waiting: Pending[];
   bytes: number;
+  sending: boolean;
 }
 
 export type SendBatch = (topic: string, messages: OutgoingMessage[]) => Promise<void>;
 
 /**
- * Micro-batches single messages into bus sends. Each caller's promise settles with the send of the
- * batch that carried it, so a request is answered only after its own message is durable.
+ * Micro-batches single messages into bus sends. Each caller's promise settles with the send that
+ * carried its message, so a request is answered only after its own message is durable.
+ *
+ * One send per topic is in flight at a time: a later batch can never be acknowledged before an
+ * earlier one fails, so the order of each key survives a partial failure, and what arrives while a
+ * send is in flight joins the next one, so batches grow with the broker's latency.
  */
 export class PublishBatcher {
-  private readonly open = new Map<string, Batch>();
+  private readonly topics = new Map<string, TopicQueue>();
   private timer: Timer | undefined;
   private queued = 0;
-  private readonly inFlight = new Set<Promise<void>>();
+  private paused = false;
+  private idle: (() => void)[] = [];
 
   constructor(
     private readonly send: SendBatch,
@@ -55,58 +62,90 @@ export class PublishBatcher {
       );
     }
     this.queued++;
-    let batch = this.open.get(topic);
-    if (!batch) {
-      batch = { items: [], bytes: 0 };
-      this.open.set(topic, batch);
+    let queue = this.topics.get(topic);
+    if (!queue) {
+      queue = { waiting: [], bytes: 0, sending: false };
+      this.topics.set(topic, queue);
     }
+    const bytes = message.value.length + (message.key?.length ?? 0);
     const promise = new Promise<void>((resolve, reject) => {
-      batch.items.push({ message, resolve, reject });
+      queue.waiting.push({ message, bytes, resolve, reject });
     });
-    batch.bytes += message.value.length + (message.key?.length ?? 0);
-    if (batch.items.length >= this.options.maxBatchCount || batch.bytes >= this.options.maxBatchBytes) {
-      this.flushTopic(topic);
+    queue.bytes += bytes;
+    if (queue.waiting.length >= this.options.maxBatchCount || queue.bytes >= this.options.maxBatchBytes) {
+      this.pump(topic, queue);
     } else if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), this.options.lingerMs);
     }
     return promise;
   }
 
-  /** Sends every open batch now. */
+  /** Sends what waits now (one send per topic at a time). */
   flush(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    for (const topic of [...this.open.keys()]) this.flushTopic(topic);
+    for (const [topic, queue] of this.topics) this.pump(topic, queue);
   }
 
-  /** Flushes and waits until every batch sent so far has settled. */
-  async drain(): Promise<void> {
+  /** Holds every send until resume(); messages keep queueing, within maxQueued. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
     this.flush();
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private flushTopic(topic: string): void {
-    const batch = this.open.get(topic);
-    if (!batch || batch.items.length === 0) return;
-    this.open.delete(topic);
-    const { items } = batch;
-    const sending = this.send(
+  /** Resolves once nothing waits or is in flight. */
+  async drain(): Promise<void> {
+    this.paused = false;
+    this.flush();
+    if (this.queued === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  private pump(topic: string, queue: TopicQueue): void {
+    if (this.paused || queue.sending || queue.waiting.length === 0) return;
+    let count = 0;
+    let bytes = 0;
+    while (
+      count < queue.waiting.length &&
+      count < this.options.maxBatchCount &&
+      (count === 0 || bytes + queue.waiting[count]!.bytes <= this.options.maxBatchBytes)
+    ) {
+      bytes += queue.waiting[count]!.bytes;
+      count++;
+    }
+    const batch = queue.waiting.splice(0, count);
+    queue.bytes -= bytes;
+    queue.sending = true;
+    this.send(
       topic,
-      items.map((i) => i.message),
-    ).then(
-      () => {
-        for (const item of items) item.resolve();
-      },
-      (err) => {
-        for (const item of items) item.reject(err);
-      },
-    );
-    const tracked = sending.finally(() => {
-      this.queued -= items.length;
-      this.inFlight.delete(tracked);
-    });
-    this.inFlight.add(tracked);
+      batch.map((p) => p.message),
+    )
+      .then(
+        () => {
+          for (const p of batch) p.resolve();
+        },
+        (err) => {
+          // Everything behind a failed send fails with it, so none of it can reach the broker ahead
+          // of the failed messages once those are re-routed.
+          for (const p of batch) p.reject(err);
+          const behind = queue.waiting.splice(0);
+          queue.bytes = 0;
+          this.queued -= behind.length;
+          for (const p of behind) p.reject(err);
+        },
+      )
+      .finally(() => {
+        queue.sending = false;
+        this.queued -= batch.length;
+        if (this.queued === 0) for (const resolve of this.idle.splice(0)) resolve();
+        // What arrived during the send goes next, without waiting for another linger.
+        this.pump(topic, queue);
+      });
   }
 }

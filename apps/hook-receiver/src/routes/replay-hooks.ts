@@ -43,6 +43,7 @@ export function registerReplayHooks(app: Hono<AppEnv>, ctx: HookRoutesContext): 
       const { stored_at: _stored, replay_of: _previous, ...original } = toHookEvent(row);
       return { ...original, event_id: Bun.randomUUIDv7(), replay_of: row.eventId };
     });
+    let published = 0;
     try {
       for (let i = 0; i < replays.length; i += PUBLISH_CHUNK) {
         const chunk = replays.slice(i, i + PUBLISH_CHUNK);
@@ -54,16 +55,15 @@ export function registerReplayHooks(app: Hono<AppEnv>, ctx: HookRoutesContext): 
             headers: { event_id: e.event_id, replay: "true" },
           })),
         );
+        published += chunk.length;
       }
     } catch (err) {
+      const first = replays[published];
       throw new ApiError(
         503,
         "SERVICE_UNAVAILABLE",
-        "Kafka did not accept the replay; nothing partial is lost, retry",
-        {
-          headers: { "Retry-After": "5" },
-          cause: err,
-        },
+        `Kafka stopped accepting the replay after ${published} of ${replays.length} events; the first not replayed was received at ${first?.received_at}, so narrow the window to resume from there`,
+        { headers: { "Retry-After": "5" }, cause: err },
       );
     }
     return c.json(
