@@ -100,3 +100,18 @@ describe("redis cache when Redis goes away", () => {
     }
   });
 });
+
+describe("memory cache bound", () => {
+  test("past maxEntries the oldest keys are dropped, so memory stays bounded", async () => {
+    const cache = new MemoryCache({ maxEntries: 3 });
+    try {
+      for (const k of ["a", "b", "c", "d"]) await cache.set(k, k, 60_000);
+      expect(await cache.get("a")).toBeNull();
+      expect(await cache.get("d")).toBe("d");
+      expect(await cache.setIfAbsent("e", "e", 60_000)).toBe(true);
+      expect(await cache.get("b")).toBeNull();
+    } finally {
+      await cache.close();
+    }
+  });
+});

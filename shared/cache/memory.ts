@@ -7,14 +7,22 @@ interface Entry {
   expiresAt: number;
 }
 
-/** The embedded cache: a Map with expiry, swept periodically so expired keys do not pile up. */
+/**
+ * The embedded cache: a Map with expiry, swept periodically so expired keys do not pile up, and
+ * capped at `maxEntries` by dropping the oldest keys, so a day of dedupe keys cannot exhaust memory.
+ */
 export class MemoryCache implements Cache {
   readonly kind = "memory" as const;
   private readonly entries = new Map<string, Entry>();
   private readonly metrics: CacheMetrics | undefined;
   private readonly sweeper: Timer;
 
-  constructor(options: { registry?: Registry; sweepIntervalMs?: number; now?: () => number } = {}) {
+  private readonly maxEntries: number;
+
+  constructor(
+    options: { registry?: Registry; sweepIntervalMs?: number; now?: () => number; maxEntries?: number } = {},
+  ) {
+    this.maxEntries = options.maxEntries ?? 1_000_000;
     this.metrics = cacheMetrics(options.registry, "memory");
     if (options.now) this.now = options.now;
     this.sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 10_000);
@@ -41,7 +49,15 @@ export class MemoryCache implements Cache {
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
+    this.store(key, { value, expiresAt: this.now() + ttlMs });
+  }
+
+  private store(key: string, entry: Entry): void {
+    if (!this.entries.has(key) && this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(key, entry);
   }
 
   async delete(key: string): Promise<void> {
@@ -50,14 +66,14 @@ export class MemoryCache implements Cache {
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
     if (this.live(key)) return false;
-    this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
+    this.store(key, { value, expiresAt: this.now() + ttlMs });
     return true;
   }
 
   async increment(key: string, ttlMs: number, by = 1): Promise<number> {
     const entry = this.live(key);
     if (!entry) {
-      this.entries.set(key, { value: String(by), expiresAt: this.now() + ttlMs });
+      this.store(key, { value: String(by), expiresAt: this.now() + ttlMs });
       return by;
     }
     const next = Number(entry.value) + by;

@@ -72,11 +72,9 @@ function rethrowUnlessAbort(url: string) {
 
 async function readJson(url: string, response: Response): Promise<unknown> {
   if (!response.ok) {
-    const text = (await response.text().catch(() => "")).slice(0, 200);
-    throw new ProviderError(
-      `${new URL(url).pathname} answered ${response.status}${text ? `: ${text}` : ""}`,
-      response.status,
-    );
+    // The host's body is not echoed: a model host may be an internal address whose answers stay inside.
+    await response.body?.cancel().catch(() => {});
+    throw new ProviderError(`${new URL(url).pathname} answered ${response.status}`, response.status);
   }
   try {
     return await response.json();

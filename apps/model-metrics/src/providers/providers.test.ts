@@ -30,10 +30,10 @@ beforeAll(async () => {
         task_types: ["generate", "json"],
         max_concurrency: 4,
         timeout_ms: 5000,
-        api_key_env: "LOCAL_OPENAI_KEY",
+        api_key_env: "MODEL_API_KEY_LOCAL",
       },
     ],
-    env: { LOCAL_OPENAI_KEY: "sk-local" },
+    env: { MODEL_API_KEY_LOCAL: "sk-local" },
   });
 });
 

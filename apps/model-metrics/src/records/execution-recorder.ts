@@ -29,9 +29,23 @@ export class ExecutionRecorder {
     private readonly tuning: RecorderTuning,
   ) {}
 
+  private flushQueued = false;
+
   record(row: ExecutionRecord): void {
     this.buffer.push(row);
-    if (this.buffer.length >= this.tuning.maxBatchRows) void this.flush();
+    // Bounded while the database is slow as well as when it refuses: the oldest rows go first.
+    const excess = this.buffer.length - this.tuning.maxBufferedRows;
+    if (excess > 0) {
+      this.buffer.splice(0, excess);
+      this.metrics.recordsDropped.inc(excess);
+    }
+    // One flush queued behind the running one is enough: it writes whatever has arrived by then.
+    if (this.buffer.length >= this.tuning.maxBatchRows && !this.flushQueued) {
+      this.flushQueued = true;
+      void this.flush().finally(() => {
+        this.flushQueued = false;
+      });
+    }
   }
 
   get pending(): number {

@@ -11,9 +11,11 @@ const modelFields = {
   task_types: z.array(z.string().min(1).max(100)).min(1).max(50),
   max_concurrency: z.int().min(1).max(1000).default(4),
   timeout_ms: z.int().min(10).max(600_000).default(30_000),
+  // Only variables meant for model hosts: any other name would let an API-key holder send, say,
+  // DATABASE_URL or a webhook secret to a base_url of their choosing.
   api_key_env: z
     .string()
-    .regex(/^[A-Z_][A-Z0-9_]*$/, "expected an environment variable name")
+    .regex(/^(MODEL_API_KEY_[A-Z0-9_]+|OPENAI_API_KEY)$/, "expected MODEL_API_KEY_<NAME> or OPENAI_API_KEY")
     .optional(),
 };
 

@@ -23,7 +23,7 @@ const vllm = {
   task_types: ["generate", "summarize"],
   max_concurrency: 8,
   timeout_ms: 20000,
-  api_key_env: "VLLM_API_KEY",
+  api_key_env: "MODEL_API_KEY_VLLM",
 };
 
 test("the builtin models are registered on start", async () => {

@@ -12,7 +12,7 @@ beforeAll(async () => {
   await goneHost.stop();
   const model = { tier: "small", task_types: ["generate"], max_concurrency: 2, timeout_ms: 2000 };
   svc = await startTestService("mm_health", {
-    env: { HEALTH_KEY: "sk-health" },
+    env: { MODEL_API_KEY_HEALTH: "sk-health" },
     models: [
       ...BUILTIN_MODELS,
       { ...model, id: "ollama-up", provider: "ollama", base_url: ollamaHost.url, model: "llama3.2:1b" },
@@ -23,7 +23,7 @@ beforeAll(async () => {
         provider: "openai",
         base_url: openaiHost.url,
         model: "qwen2.5:0.5b",
-        api_key_env: "HEALTH_KEY",
+        api_key_env: "MODEL_API_KEY_HEALTH",
       },
       { ...model, id: "ollama-gone", provider: "ollama", base_url: goneHost.url, model: "llama3.2:1b" },
     ],

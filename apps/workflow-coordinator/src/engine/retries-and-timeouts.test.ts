@@ -24,6 +24,9 @@ beforeAll(async () => {
       if (url.pathname === "/flaky") {
         return list.length <= 2 ? new Response("try later", { status: 503 }) : Response.json({ ok: true });
       }
+      if (url.pathname === "/flaky-now") {
+        return list.length <= 2 ? new Response("try again", { status: 503 }) : Response.json({ ok: true });
+      }
       if (url.pathname === "/broken") return new Response("boom", { status: 500 });
       if (url.pathname === "/hang") {
         await new Promise<void>((resolve) => req.signal.addEventListener("abort", () => resolve()));
@@ -68,6 +71,27 @@ describe("retries and timeouts", () => {
     // 100 ms before the second attempt, 300 ms before the third.
     expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(95);
     expect(calls[2]!.at - calls[1]!.at).toBeGreaterThanOrEqual(295);
+  });
+
+  test("a retry with no backoff runs at once rather than waiting for a lease to lapse", async () => {
+    const started = await coordinator.call("POST", "/api/v1/workflows/execute", {
+      workflow_definition: {
+        name: "flaky-now",
+        tasks: [
+          {
+            id: "call",
+            type: "http",
+            params: { method: "GET", url: url("/flaky-now") },
+            retry: { max_attempts: 3, backoff_ms: 0, max_backoff_ms: 0 },
+          },
+        ],
+      },
+    });
+    const begun = Date.now();
+    const done = await coordinator.waitFor(started.body.workflow_id, ["completed", "failed"]);
+    expect(done.status).toBe("completed");
+    expect(done.tasks[0]?.attempts).toBe(3);
+    expect(Date.now() - begun).toBeLessThan(3000);
   });
 
   test("a task that fails every attempt fails the workflow and cancels its running sibling", async () => {

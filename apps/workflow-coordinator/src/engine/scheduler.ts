@@ -300,7 +300,10 @@ export class WorkflowScheduler {
         restore();
         return this.failRun(run, `workflow timed out after ${run.definition.timeout_ms} ms`, carried);
       }
-      const plan = runnable ? await this.plan(run, at) : { skips: [], starts: [], reserved: 0 };
+      // A task changed by `carried` is not also started in the same change: a retry due at once would
+      // otherwise appear twice in one write and be rejected as stale. The next round starts it.
+      const carriedIds = new Set(carried.map((c) => c.taskId));
+      const plan = runnable ? await this.plan(run, at, carriedIds) : { skips: [], starts: [], reserved: 0 };
       const change = this.startChange(run, plan, at, carried);
       const planned = plan.skips.length + plan.starts.length > 0;
       if (!planned && runnable && run.allFinished()) {
@@ -336,7 +339,8 @@ export class WorkflowScheduler {
       this.writeStatus(run);
       if (change.releaseLease) return this.finish(run, "workflow completed");
       this.launch(run, plan.starts);
-      if (plan.skips.length === 0) return;
+      const retryWaiting = [...carriedIds].some((id) => run.tasks.get(id)?.status === "pending");
+      if (plan.skips.length === 0 && !retryWaiting) return;
     }
   }
 
@@ -383,6 +387,7 @@ export class WorkflowScheduler {
   private async plan(
     run: ActiveRun,
     at: number,
+    exclude: ReadonlySet<string> = new Set(),
   ): Promise<{ skips: TaskChange[]; starts: TaskRow[]; reserved: number }> {
     const skips: TaskChange[] = [];
     const starts: TaskRow[] = [];
@@ -390,7 +395,7 @@ export class WorkflowScheduler {
     for (const id of run.order) {
       const task = run.tasks.get(id);
       const def = run.taskDefs.get(id);
-      if (!task || !def || task.status !== "pending") continue;
+      if (!task || !def || task.status !== "pending" || exclude.has(id)) continue;
       const blocker = this.blockedBy(run, def.depends_on);
       if (blocker === "wait") continue;
       if (blocker !== undefined) {

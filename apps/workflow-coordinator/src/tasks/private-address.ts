@@ -19,6 +19,22 @@ function v4ToInt(address: string): number {
   return address.split(".").reduce((acc, part) => ((acc << 8) | Number(part)) >>> 0, 0);
 }
 
+/**
+ * The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) or NAT64
+ * (64:ff9b::) IPv6 address, in dotted or hex form: the URL parser rewrites [::ffff:127.0.0.1] to
+ * [::ffff:7f00:1], which must not pass as a public address.
+ */
+function embeddedV4(lower: string): string | undefined {
+  const match = /^(?:::ffff:|::|64:ff9b::)(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/.exec(
+    lower,
+  );
+  if (!match) return undefined;
+  if (match[1]) return match[1];
+  const high = Number.parseInt(match[2]!, 16);
+  const low = Number.parseInt(match[3]!, 16);
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join(".");
+}
+
 /** Loopback, private, link-local, CGNAT, multicast and reserved ranges, for IPv4 and IPv6. */
 export function isPrivateAddress(address: string): boolean {
   const family = isIP(address);
@@ -28,8 +44,8 @@ export function isPrivateAddress(address: string): boolean {
   }
   if (family === 6) {
     const lower = address.toLowerCase();
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-    if (mapped?.[1]) return isPrivateAddress(mapped[1]);
+    const embedded = embeddedV4(lower);
+    if (embedded) return isPrivateAddress(embedded);
     if (lower === "::" || lower === "::1") return true;
     return /^f[cd]/.test(lower) || /^fe[89ab]/.test(lower) || /^ff/.test(lower);
   }

@@ -91,11 +91,15 @@ describe("http task", () => {
       "fd00::1",
       "fe80::1",
       "::ffff:127.0.0.1",
+      // What the URL parser makes of http://[::ffff:127.0.0.1]/ and of a metadata address.
+      new URL("http://[::ffff:127.0.0.1]/").hostname.replace(/^\[|\]$/g, ""),
+      "::ffff:a9fe:a9fe",
+      "64:ff9b::a00:1",
       "0.0.0.0",
     ]) {
       expect(isPrivateAddress(address)).toBe(true);
     }
-    for (const address of ["8.8.8.8", "1.1.1.1", "172.32.0.1", "2606:4700::1111"]) {
+    for (const address of ["8.8.8.8", "1.1.1.1", "172.32.0.1", "2606:4700::1111", "::ffff:808:808"]) {
       expect(isPrivateAddress(address)).toBe(false);
     }
   });
