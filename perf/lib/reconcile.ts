@@ -43,22 +43,24 @@ export async function settle(
   return value;
 }
 
-/** Hooks: every 202 must be a record on workflow.events and a row in hook_events. */
-export async function reconcileHooks(stack: Stack, accepted: number, recordsBefore = 0) {
+/**
+ * Hooks: every 202 must be a record on workflow.events and, unless `kafkaOnly`, a row in hook_events.
+ * `kafkaOnly` is for loads whose bytes outrun the mock cluster's ~5 MiB per partition, which drops
+ * records a lagging consumer has not read yet (real Kafka keeps them for the retention period).
+ */
+export async function reconcileHooks(stack: Stack, accepted: number, recordsBefore = 0, kafkaOnly = false) {
   const onKafka = (await settle(
     async () => (await topicRecords(stack)) - recordsBefore,
     accepted,
     30_000,
   )) as number;
-  const stored = await settle(
-    async () => (await query<{ n: number }>(stack, "select count(*)::int as n from hook_events"))[0]?.n ?? 0,
-    accepted,
-    60_000,
-  );
-  const reconciled = onKafka >= accepted && stored === accepted;
+  const countStored = async () =>
+    (await query<{ n: number }>(stack, "select count(*)::int as n from hook_events"))[0]?.n ?? 0;
+  const stored = kafkaOnly ? await countStored() : await settle(countStored, accepted, 60_000);
+  const reconciled = onKafka >= accepted && (kafkaOnly || stored === accepted);
   return {
     reconciled,
-    text: `${accepted} answered 202; ${onKafka} records on ${TOPICS.events}; ${stored} rows in hook_events`,
+    text: `${accepted} answered 202; ${onKafka} records on ${TOPICS.events}; ${stored} rows in hook_events${kafkaOnly ? " (persistence not reconciled: this load outruns the mock cluster's retention)" : ""}`,
     onKafka,
     stored,
   };

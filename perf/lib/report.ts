@@ -55,7 +55,8 @@ export function latencyChart(title: string, steps: StepResult[]): string {
   const x = (v: number) => pad.left + ((width - pad.left - pad.right) * v) / maxX;
   const ticks = [0.1, 1, 10, 100, 1000, 10000].filter((t) => t <= maxY * 1.01);
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11" role="img">`,
+    `<title>${title}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${title}</text>`,
     `<line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#333"/>`,
