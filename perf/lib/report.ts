@@ -94,7 +94,7 @@ export async function writeReport(): Promise<string> {
   const sections: string[] = [
     "# SLA results",
     "",
-    `Latest full run: ${new Date().toISOString()}, Bun ${Bun.version}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB.`,
+    `Report written ${new Date().toISOString()} from the latest result of each scenario, Bun ${Bun.version}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB.`,
     "Each service ran in its own process against the real PostgreSQL 15 and Redis 7 on this machine and",
     "librdkafka's mock Kafka cluster (3 brokers) in another process; the open-loop load generator ran in a",
     "third, on the same 2 cores. The document's environment was a 3-node, 24-core cluster, so our figures",
@@ -124,7 +124,7 @@ export async function writeReport(): Promise<string> {
       sections.push(
         `### ${result.name} — ${result.passed ? "pass" : "FAIL"}`,
         "",
-        `Conditions: ${result.conditions}.`,
+        `Run at ${result.startedAt}. Conditions: ${result.conditions}.`,
         "",
       );
       sections.push(table(result), "");
@@ -136,6 +136,11 @@ export async function writeReport(): Promise<string> {
       }
       for (const note of result.notes) sections.push(`Note: ${note}.`, "");
     }
+  }
+  // The capacity sweeps beyond the SLA's rates, when their benchmarks have been run.
+  for (const bench of ["hook-receiver", "model-metrics", "workflow-coordinator"]) {
+    const file = Bun.file(`${OUT_DIR}${bench}.md`);
+    if (await file.exists()) sections.push("", (await file.text()).replace(/^## /m, "## Capacity: "));
   }
   const path = `${PERF_DIR}RESULTS.md`;
   await Bun.write(path, `${sections.join("\n")}\n`);
