@@ -15,11 +15,17 @@ export async function startProcess(
   env: Record<string, string>,
   readyUrl: string,
   timeoutMs = 60_000,
+  memoryCgroup?: string,
 ): Promise<Subprocess> {
   const profile = process.env.BENCH_CPU_PROFILE
     ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`]
     : [];
-  const proc = Bun.spawn(["bun", ...profile, "run", script], {
+  const command = ["bun", ...profile, "run", script];
+  // Joining the cgroup before exec charges every byte the process ever holds to it, start-up included.
+  const argv = memoryCgroup
+    ? ["sh", "-c", `echo $$ > ${memoryCgroup}/cgroup.procs && exec ${command.join(" ")}`]
+    : command;
+  const proc = Bun.spawn(argv, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdout: "inherit",

@@ -32,7 +32,11 @@ export interface Stack {
  * The production shape on one machine: each service in its own process against a fresh database on
  * the real Postgres, the real Redis and the Kafka mock cluster in a process of its own.
  */
-export async function startStack(services: ServiceName[], env: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(
+  services: ServiceName[],
+  env: Record<string, string> = {},
+  options: { memoryCgroup?: string } = {},
+): Promise<Stack> {
   const apiKey = `perf-${crypto.randomUUID()}`;
   const topicPrefix = `perf-${Date.now()}.`;
   const kafka = await startKafkaMockProcess(topicPrefix);
@@ -64,7 +68,13 @@ export async function startStack(services: ServiceName[], env: Record<string, st
         [PORT_VARS[s]]: String(ports[s]),
         ...(s === "hook-persister" ? { HOOK_PERSISTER: "true" } : {}),
       };
-      processes[s] = await startProcess(SCRIPTS[s], { ...common, ...own }, `${urls[s]}/ready`);
+      processes[s] = await startProcess(
+        SCRIPTS[s],
+        { ...common, ...own },
+        `${urls[s]}/ready`,
+        60_000,
+        options.memoryCgroup,
+      );
     }
   } catch (err) {
     await Promise.all(Object.values(processes).map((p) => stopProcess(p)));

@@ -291,12 +291,11 @@ export async function runMemoryPressure(s: Scenario, options: StressOptions): Pr
   const group = `${CGROUP_ROOT}/omninode-perf-${process.pid}`;
   mkdirSync(group, { recursive: true });
   writeFileSync(`${group}/memory.limit_in_bytes`, String(capMiB * 1024 * 1024));
-  const stack = await startStack(["hook-receiver"]);
+  const stack = await startStack(["hook-receiver"], {}, { memoryCgroup: group });
   const proc = stack.processes["hook-receiver"]!;
   const base = stack.urls["hook-receiver"]!;
   const headers = { "content-type": "application/json", "x-api-key": stack.apiKey };
   try {
-    writeFileSync(`${group}/cgroup.procs`, String(proc.pid));
     const before = await topicRecords(stack);
     const step = await runStep({
       rate: s.rate ?? 200,
