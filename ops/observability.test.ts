@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import type { Subprocess } from "bun";
 import { TOPIC_SPECS } from "../shared/bus/topics.ts";
 import { type KafkaMock, startKafkaMock } from "../shared/testing/kafka-mock.ts";
+import { freePort } from "../shared/testing/ports.ts";
 import {
   createTestDatabase,
   TEST_REDIS_URL,
@@ -54,13 +55,6 @@ export function metricNames(expr: string): string[] {
     names.add(name);
   }
   return [...names];
-}
-
-async function freePort(): Promise<number> {
-  const server = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = server.port!;
-  server.stop(true);
-  return port;
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

@@ -6,11 +6,10 @@
  *   BENCH_STEP_SECONDS=10 bun run bench:hook-receiver
  */
 import { mkdirSync } from "node:fs";
-import { Kafka, logLevel } from "kafkajs";
-import postgres from "postgres";
 import { TOPICS } from "../shared/bus/topics.ts";
 import { formatTable, holds, runStep, type StepResult } from "./lib/open-loop.ts";
 import { freePort, rssMiB, startProcess, stopProcess } from "./lib/processes.ts";
+import { query, settle, topicRecords } from "./lib/reconcile.ts";
 import { startStack } from "./lib/stack.ts";
 
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 5);
@@ -64,16 +63,6 @@ const bare = await startProcess(
   `http://127.0.0.1:${barePort}/health`,
 );
 
-const kafka = new Kafka({
-  clientId: "bench-reconcile",
-  brokers: stack.kafka.brokers,
-  logLevel: logLevel.NOTHING,
-});
-const admin = kafka.admin();
-await admin.connect();
-const produced = async () =>
-  (await admin.fetchTopicOffsets(stack.topicPrefix + TOPICS.events)).reduce((n, p) => n + Number(p.high), 0);
-
 let bareRows: StepResult[] = [];
 let receiverRows: StepResult[] = [];
 let receiverRss = 0;
@@ -81,28 +70,19 @@ try {
   bareRows = await sweep("bare-hono", `http://127.0.0.1:${barePort}/api/v1/hooks/receive`, {
     "content-type": "application/json",
   });
-  const before = await produced();
+  const before = await topicRecords(stack);
   receiverRows = await sweep("hook-receiver", `${receiverUrl}/api/v1/hooks/receive`, {
     "content-type": "application/json",
     "x-api-key": stack.apiKey,
   });
   receiverRss = await rssMiB(receiver.pid);
   const accepted = receiverRows.reduce((n, r) => n + (r.statuses[202] ?? 0), 0);
-  const deadline = Date.now() + 30_000;
-  let onKafka = (await produced()) - before;
-  while (onKafka < accepted && Date.now() < deadline) {
-    await Bun.sleep(250);
-    onKafka = (await produced()) - before;
-  }
-
-  const sql = postgres(stack.db.url, { max: 1, onnotice: () => {} });
-  let stored = 0;
-  while (Date.now() < deadline + 30_000) {
-    stored = (await sql<{ n: number }[]>`select count(*)::int as n from hook_events`)[0]?.n ?? 0;
-    if (stored >= accepted) break;
-    await Bun.sleep(500);
-  }
-  await sql.end();
+  const onKafka = await settle(async () => (await topicRecords(stack)) - before, accepted, 30_000);
+  const stored = await settle(
+    async () => (await query<{ n: number }>(stack, "select count(*)::int as n from hook_events"))[0]?.n ?? 0,
+    accepted,
+    30_000,
+  );
 
   const heldReceiver = largestHeld(receiverRows);
   const heldBare = largestHeld(bareRows);
@@ -143,7 +123,6 @@ try {
   );
   if (onKafka < accepted) process.exitCode = 1;
 } finally {
-  await admin.disconnect();
   await stopProcess(bare);
   await stack.stop();
 }

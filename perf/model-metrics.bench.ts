@@ -11,7 +11,9 @@ import { LocalModelServer } from "../apps/model-metrics/src/testing/local-model-
 import { createDatabase } from "../db/client.ts";
 import { silentLogger } from "../shared/logger.ts";
 import { createRegistry } from "../shared/metrics.ts";
+import { firstLine } from "../shared/testing/ports.ts";
 import { createTestDatabase } from "../shared/testing/services.ts";
+import { runStep, type StepResult } from "./lib/open-loop.ts";
 
 const API_KEY = "bench-key";
 const MODEL_DELAY_MS = 50;
@@ -25,14 +27,7 @@ async function spawnRole(flag: string, env: Record<string, string> = {}) {
     stdout: "pipe",
     stderr: "inherit",
   });
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${flag} exited before it was ready`);
-    text += new TextDecoder().decode(value);
-  }
-  const { url } = JSON.parse(text.split("\n")[0] ?? "{}") as { url: string };
+  const { url } = JSON.parse(await firstLine(child.stdout, flag)) as { url: string };
   return { url, child };
 }
 
@@ -43,59 +38,37 @@ const percentile = (sorted: number[], p: number) =>
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 
 interface LoadResult {
-  latencies: number[];
-  errors: number;
+  step: StepResult;
   /** Per successful request: round trip minus the latency_ms the service measured for the model. */
   overheadMs: number[];
 }
 
+const decoder = new TextDecoder();
+
 /** Sends `rps` requests a second for `seconds`, each on its own schedule whatever the answers do. */
 async function openLoop(url: string, body: string, rps: number, seconds: number): Promise<LoadResult> {
-  const total = rps * seconds;
-  const interval = 1000 / rps;
-  const latencies: number[] = [];
   const overheadMs: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const inFlight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const scheduled = start + i * interval;
-    const wait = scheduled - performance.now();
-    if (wait > 1) await Bun.sleep(wait);
-    // Late sends count from their schedule; a timer that woke early counts from the actual send.
-    const from = Math.min(scheduled, performance.now());
-    inFlight.push(
-      fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-api-key": API_KEY },
-        body,
-      })
-        .then(async (res) => {
-          const json = (await res.json()) as { latency_ms?: number };
-          const latency = performance.now() - from;
-          latencies.push(latency);
-          if (res.status !== 200) errors++;
-          else if (json.latency_ms !== undefined) overheadMs.push(latency - json.latency_ms);
-        })
-        .catch(() => {
-          errors++;
-        }),
-    );
-  }
-  await Promise.all(inFlight);
-  latencies.sort((a, b) => a - b);
-  return { latencies, errors, overheadMs };
+  const headers = { "content-type": "application/json", "x-api-key": API_KEY };
+  const step = await runStep({
+    rate: rps,
+    durationS: seconds,
+    isOk: (status) => status === 200,
+    makeRequest: () => new Request(url, { method: "POST", headers, body }),
+    onResponse: (res, raw, latencyMs) => {
+      if (res.status !== 200) return;
+      const { latency_ms } = JSON.parse(decoder.decode(raw)) as { latency_ms?: number };
+      if (latency_ms !== undefined) overheadMs.push(latencyMs - latency_ms);
+    },
+  });
+  return { step, overheadMs };
 }
 
-function report(title: string, result: LoadResult, seconds: number) {
-  const { latencies, errors } = result;
+function report(title: string, { step }: LoadResult, seconds: number) {
   console.log(`\n${title}`);
   console.log(
-    `  requests ${latencies.length}, errors ${errors}, achieved ${(latencies.length / seconds).toFixed(0)} req/s`,
+    `  requests ${step.sent}, errors ${step.errors + step.dropped}, achieved ${(step.sent / seconds).toFixed(0)} req/s`,
   );
-  console.log(
-    `  latency p50 ${ms(percentile(latencies, 0.5))}  p95 ${ms(percentile(latencies, 0.95))}  p99 ${ms(percentile(latencies, 0.99))}  max ${ms(latencies.at(-1) ?? Number.NaN)}`,
-  );
+  console.log(`  latency p50 ${ms(step.p50)}  p95 ${ms(step.p95)}  p99 ${ms(step.p99)}  max ${ms(step.max)}`);
 }
 
 async function runBenchmark() {

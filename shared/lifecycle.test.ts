@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import { TOPIC_SPECS, TOPICS } from "./bus/topics.ts";
 import { type KafkaMock, startKafkaMock } from "./testing/kafka-mock.ts";
+import { freePort } from "./testing/ports.ts";
 import { createTestDatabase, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from "./testing/services.ts";
 
 let mock: KafkaMock;
@@ -18,13 +19,6 @@ afterAll(async () => {
   mock.stop();
   await db.drop();
 });
-
-async function freePort(): Promise<number> {
-  const server = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = server.port!;
-  server.stop(true);
-  return port;
-}
 
 test("SIGTERM drains in-flight requests, flushes the producer and exits 0 within the shutdown timeout", async () => {
   const port = await freePort();

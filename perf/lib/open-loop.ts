@@ -27,8 +27,8 @@ export interface StepOptions {
   isOk?: (status: number) => boolean;
   maxInFlight?: number;
   timeoutMs?: number;
-  /** Sees every response, e.g. to check that shed requests carry Retry-After. */
-  onResponse?: (res: Response, body: ArrayBuffer) => void;
+  /** Sees every response with its latency from the scheduled time, e.g. to check Retry-After on sheds. */
+  onResponse?: (res: Response, body: ArrayBuffer, latencyMs: number) => void;
 }
 
 export function percentile(sorted: Float64Array | number[], p: number): number {
@@ -67,7 +67,7 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
       const body = await res.arrayBuffer();
-      options.onResponse?.(res, body);
+      options.onResponse?.(res, body, performance.now() - scheduled);
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       if (isOk(res.status)) ok++;
       else errors++;

@@ -1,13 +1,9 @@
 import type { Subprocess } from "bun";
+import { firstLine, freePort } from "../../shared/testing/ports.ts";
+
+export { freePort };
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-
-export async function freePort(): Promise<number> {
-  const server = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = server.port!;
-  server.stop(true);
-  return port;
-}
 
 /** Starts a Bun script as a child process and waits until `readyUrl` answers 200. */
 export async function startProcess(
@@ -67,14 +63,9 @@ export async function startKafkaMockProcess(
     stdout: "pipe",
     stderr: "inherit",
   });
-  const reader = proc.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the Kafka mock process exited before reporting its brokers");
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  const info = JSON.parse(text.slice(0, text.indexOf("\n"))) as { bootstrap: string; brokers: string[] };
+  const info = JSON.parse(await firstLine(proc.stdout, "the Kafka mock process")) as {
+    bootstrap: string;
+    brokers: string[];
+  };
   return { proc, ...info };
 }

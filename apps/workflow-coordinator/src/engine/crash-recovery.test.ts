@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
+import { freePort } from "../../../../shared/testing/ports.ts";
 import { TEST_REDIS_URL, type TestDatabase } from "../../../../shared/testing/services.ts";
 import {
   eventually,
@@ -23,16 +24,9 @@ afterAll(async () => {
   await testDb?.drop();
 });
 
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port ?? 0;
-  probe.stop(true);
-  return port;
-}
-
 /** A coordinator in its own process, started the way an operator starts it. */
 async function spawnCoordinator(): Promise<{ proc: Subprocess; base: string }> {
-  const port = freePort();
+  const port = await freePort();
   const proc = Bun.spawn(["bun", "run", "apps/workflow-coordinator/src/main.ts"], {
     cwd: new URL("../../../../", import.meta.url).pathname,
     env: {
